@@ -1,0 +1,21 @@
+"""nlpbook: the package behind the executable NLP book.
+
+Every chapter starts with::
+
+    import nlpbook
+    run = nlpbook.setup(PROFILE, seed=SEED)   # profile, device, seeds: one line printed
+
+and shows nlpbook's code with :func:`nlpbook.show_source` instead of copying it.
+Layout: batch first everywhere, ``(B, T, D)``.
+"""
+from .display import show_source
+from .profiles import PROFILES, Profile, ProfileError, resolve_profile
+from .runtime import Setup, get_device, seed_everything, setup
+from .training import History, NonFiniteLossError, train
+
+__version__ = "0.1.0"
+__all__ = [
+    "PROFILES", "Profile", "ProfileError", "resolve_profile",
+    "Setup", "get_device", "seed_everything", "setup",
+    "show_source", "History", "NonFiniteLossError", "train",
+]

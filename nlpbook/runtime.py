@@ -1,0 +1,70 @@
+"""Device selection and seeding, in one call at the top of every chapter."""
+from __future__ import annotations
+
+import os
+import platform
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .profiles import Profile, resolve_profile
+
+DEVICE_ENV_VAR = "NLPBOOK_DEVICE"
+
+
+def get_device(name: str | None = None) -> torch.device:
+    """CUDA if present, then Apple's MPS, then the CPU; ``$NLPBOOK_DEVICE`` or ``name`` overrides.
+
+    Asking for a device this machine does not have is an error, not a silent fallback.
+    """
+    name = name or os.environ.get(DEVICE_ENV_VAR) or None
+    if name is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as err:
+        raise ValueError(f"{DEVICE_ENV_VAR}={name!r} is not a torch device name (try cpu, cuda, mps)") from err
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} was requested but CUDA is not available on this machine")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise RuntimeError(f"device {name!r} was requested but MPS is not available on this machine")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, numpy and torch (every device), so a rerun repeats its numbers."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What :func:`setup` chose: the profile, the device and the seed."""
+
+    profile: Profile
+    device: torch.device
+    seed: int
+
+    def __str__(self) -> str:
+        return (f"nlpbook: profile={self.profile.name} device={self.device} seed={self.seed} "
+                f"torch={torch.__version__} python={platform.python_version()} "
+                f"threads={torch.get_num_threads()}")
+
+
+def setup(profile: str | None = None, seed: int = 0, device: str | None = None, quiet: bool = False) -> Setup:
+    """Resolve the profile, pick the device, seed everything; print one line saying so."""
+    chosen = Setup(Profile(resolve_profile(profile)), get_device(device), seed)
+    seed_everything(seed)
+    if not quiet:
+        print(chosen)
+    return chosen

@@ -1,0 +1,49 @@
+"""Pair every book/**/*.py (py:percent, the reviewed source) with its .ipynb, outputs stripped.
+
+The .py file is the source of truth: the .ipynb is regenerated from it, so a notebook edited
+in Jupyter must be saved back to .py first (jupytext pairs them when opened in Jupyter).
+Usage: python tools/sync_notebooks.py [files...]
+"""
+from __future__ import annotations
+
+import glob
+import os
+import sys
+
+import jupytext
+import nbformat
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FORMATS = "ipynb,py:percent"
+
+
+def notebook_sources(paths: list[str] | None = None) -> list[str]:
+    if paths:
+        return [os.path.abspath(p) for p in paths]
+    return sorted(glob.glob(os.path.join(ROOT, "book", "**", "*.py"), recursive=True))
+
+
+def sync(py_path: str) -> str:
+    nb = jupytext.read(py_path, fmt="py:percent")
+    nb.metadata.setdefault("jupytext", {})["formats"] = FORMATS
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        cell.metadata.pop("execution", None)
+    ipynb_path = os.path.splitext(py_path)[0] + ".ipynb"
+    text = nbformat.writes(nb, version=4)
+    old = open(ipynb_path, encoding="utf-8").read() if os.path.exists(ipynb_path) else None
+    if old != text + "\n" and old != text:
+        tmp = ipynb_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        os.replace(tmp, ipynb_path)
+        return "written"
+    return "unchanged"
+
+
+if __name__ == "__main__":
+    for path in notebook_sources(sys.argv[1:]):
+        print(f"{sync(path):9s} {os.path.relpath(os.path.splitext(path)[0] + '.ipynb', ROOT)}")
