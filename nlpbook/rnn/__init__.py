@@ -1,0 +1,1 @@
+"""Part II: recurrent networks (RNN, GRU, LSTM, gradient clipping). Import the modules directly."""

@@ -1,0 +1,1 @@
+"""Synthetic tasks shared by chapters (e.g. the adding problem)."""
