@@ -1,0 +1,129 @@
+"""A small on-disk cache for processed data: atomic writes, a checksummed manifest.
+
+Layout under :func:`data_root` (``$NLPBOOK_DATA``, default ``~/.cache/nlpbook``)::
+
+    <name>-v<format>-<params hash>.txt        the processed data (UTF-8 text)
+    <name>-v<format>-<params hash>.json       its manifest: name, format version, parameters,
+                                              byte count and sha256 of the data file
+
+The key holds the format version and a hash of the parameters (which include the source
+files' sizes and dates), so a new parser, other parameters or an upgraded package never read
+a stale entry. Every file is written to a temporary file in the same folder and moved into
+place with ``os.replace``, which is atomic on POSIX and Windows: a reader sees the old file
+or the new one, never half of one, even when two notebooks build the same entry at once.
+A read checks the size and the sha256 against the manifest; an entry that fails (truncated,
+flipped bytes, a manifest without data) is rebuilt, never used.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+import warnings
+from typing import Callable
+
+ENV_VAR = "NLPBOOK_DATA"
+
+
+def data_root() -> str:
+    """The cache folder: ``$NLPBOOK_DATA``, else ``$XDG_CACHE_HOME/nlpbook``, else ``~/.cache/nlpbook``."""
+    root = os.environ.get(ENV_VAR)
+    if not root:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(base, "nlpbook")
+    os.makedirs(root, exist_ok=True)
+    return root
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that no reader ever sees a partial file.
+
+    The bytes go to a temporary file in the same folder (same file system), are flushed and
+    fsynced, and only then renamed over ``path``. If anything fails the temporary file is
+    removed and ``path`` keeps its old content.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # atomic: readers see the old file or the new one
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def cache_key(name: str, version: int, params: dict) -> str:
+    """``<name>-v<version>-<16 hex digits of sha256(parameters as canonical JSON)>``."""
+    blob = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    return f"{name}-v{version}-{sha256_hex(blob.encode())[:16]}"
+
+
+def entry_paths(name: str, version: int, params: dict) -> tuple[str, str]:
+    """``(data file, manifest file)`` of a cache entry."""
+    key = cache_key(name, version, params)
+    root = data_root()
+    return os.path.join(root, key + ".txt"), os.path.join(root, key + ".json")
+
+
+def read_entry(name: str, version: int, params: dict) -> str | None:
+    """The cached text if the entry exists and matches its manifest, else ``None``.
+
+    Returns ``None`` (and warns) for a damaged entry: missing data, wrong size, wrong sha256,
+    an unreadable manifest, or a manifest written for another key.
+    """
+    data_path, manifest_path = entry_paths(name, version, params)
+    if not os.path.exists(manifest_path) and not os.path.exists(data_path):
+        return None
+    problem = None
+    try:
+        with open(manifest_path, encoding="utf-8") as f:
+            manifest = json.load(f)
+        with open(data_path, "rb") as f:
+            data = f.read()
+        if manifest.get("key") != cache_key(name, version, params):
+            problem = "manifest belongs to another entry"
+        elif len(data) != manifest.get("bytes"):
+            problem = f"size {len(data)} != {manifest.get('bytes')} in the manifest"
+        elif sha256_hex(data) != manifest.get("sha256"):
+            problem = "sha256 does not match the manifest"
+    except (OSError, ValueError, AttributeError) as err:
+        problem = f"unreadable ({type(err).__name__}: {err})"
+    if problem:
+        warnings.warn(f"nlpbook cache entry {os.path.basename(data_path)} is damaged ({problem}); rebuilding it",
+                      RuntimeWarning, stacklevel=3)
+        return None
+    return data.decode("utf-8")
+
+
+def write_entry(name: str, version: int, params: dict, text: str) -> None:
+    """Write the data file, then its manifest, each atomically (data first: a manifest never
+    points at data that is not there yet)."""
+    data_path, manifest_path = entry_paths(name, version, params)
+    data = text.encode("utf-8")
+    atomic_write_bytes(data_path, data)
+    manifest = {"key": cache_key(name, version, params), "name": name, "format_version": version,
+                "params": params, "bytes": len(data), "sha256": sha256_hex(data),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    atomic_write_bytes(manifest_path, json.dumps(manifest, indent=1, default=str).encode("utf-8"))
+
+
+def cached_text(name: str, version: int, params: dict, build: Callable[[], str]) -> str:
+    """The text for ``(name, version, params)``: from the cache if intact, else ``build()``, stored."""
+    text = read_entry(name, version, params)
+    if text is None:
+        text = build()
+        write_entry(name, version, params, text)
+    return text

@@ -1,0 +1,91 @@
+"""The adding problem: a synthetic long-range-memory task for recurrent networks.
+
+Hochreiter & Schmidhuber (1997, experiment 4), in the form of Le, Jaitly & Hinton (2015):
+each sequence has ``T`` steps and two input channels,
+
+* channel 0: values :math:`u_t \\sim \\mathcal{U}(0, 1)`, independent;
+* channel 1: a marker :math:`m_t \\in \\{0, 1\\}`, equal to 1 at exactly two positions,
+  :math:`a` drawn uniformly from the first half ``[0, T//2)`` and :math:`b` from the second
+  half ``[T//2, T)``.
+
+The target is the sum of the two marked values,
+
+.. math::  y = \\sum_t m_t u_t = u_a + u_b \\in [0, 2].
+
+A model must carry :math:`u_a` across up to ``T - 1`` steps, so the task gets harder as ``T``
+grows. A model that ignores the inputs does best by predicting the mean
+:math:`\\mathbb{E}[y] = 1`, and its mean squared error is the variance of the sum of two
+independent :math:`\\mathcal{U}(0,1)` values:
+
+.. math::  \\mathrm{MSE}_{\\text{baseline}} = \\operatorname{Var}(u_a + u_b) = 2 \\cdot \\tfrac{1}{12} = \\tfrac{1}{6} \\approx 0.1667.
+
+A trained model "solves" the task only if its MSE falls clearly below 1/6.
+
+API (stable; other chapters use it)::
+
+    x, y = adding_problem(batch_size, length, generator)   # x (B, T, 2) float, y (B,) float
+    adding_problem_baseline_mse()                          # 1/6
+    batches = adding_problem_batches(num_batches, batch_size, length, seed=0)  # list of (x, y)
+"""
+from __future__ import annotations
+
+import torch
+
+__all__ = ["adding_problem", "adding_problem_baseline_mse", "adding_problem_batches"]
+
+
+def adding_problem_baseline_mse() -> float:
+    """MSE of always predicting 1.0 (the target's mean): Var(u_a + u_b) = 2/12 = 1/6."""
+    return 1.0 / 6.0
+
+
+def adding_problem(
+    batch_size: int,
+    length: int,
+    generator: torch.Generator | None = None,
+    *,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One batch of the adding problem.
+
+    Returns ``x`` of shape ``(B, T, 2)`` (channel 0 the values, channel 1 the two markers)
+    and ``y`` of shape ``(B,)``, the sum of the two marked values. ``generator`` (a CPU
+    ``torch.Generator``) makes the batch reproducible; ``None`` uses torch's global RNG.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if not isinstance(length, int) or length < 2:
+        raise ValueError(f"length must be an int >= 2 (one marker in each half), got {length!r}")
+    if not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point dtype, got {dtype}")
+    half = length // 2
+    # Draw on the CPU with the (CPU) generator, so a seed gives the same data on every device.
+    values = torch.rand(batch_size, length, generator=generator, dtype=torch.float64)
+    first = torch.randint(0, half, (batch_size,), generator=generator)             # a in [0, T//2)
+    second = torch.randint(half, length, (batch_size,), generator=generator)       # b in [T//2, T)
+    markers = torch.zeros(batch_size, length, dtype=torch.float64)
+    rows = torch.arange(batch_size)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    x = torch.stack([values, markers], dim=-1)                                     # (B, T, 2)
+    y = (values * markers).sum(dim=1)                                              # (B,) = u_a + u_b
+    return x.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype)
+
+
+def adding_problem_batches(
+    num_batches: int,
+    batch_size: int,
+    length: int,
+    seed: int = 0,
+    *,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``num_batches`` fresh batches ``(x, y)`` from one seeded generator (a training set for
+    :func:`nlpbook.train`, or a fixed test set with a different seed)."""
+    if not isinstance(num_batches, int) or num_batches < 1:
+        raise ValueError(f"num_batches must be a positive int, got {num_batches!r}")
+    generator = torch.Generator().manual_seed(seed)
+    return [adding_problem(batch_size, length, generator, dtype=dtype, device=device)
+            for _ in range(num_batches)]

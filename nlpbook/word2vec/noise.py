@@ -1,0 +1,80 @@
+"""The noise distribution of negative sampling, and two ways to draw from it.
+
+word2vec draws its negatives from the unigram distribution raised to the power 3/4:
+
+$$P_n(w) = \\frac{c(w)^{\\alpha}}{\\sum_{w'} c(w')^{\\alpha}}, \\qquad \\alpha = 0.75,$$
+
+where $c(w)$ is the corpus count of word $w$. With $\\alpha = 1$ this is the unigram
+distribution, with $\\alpha = 0$ the uniform one; $3/4$ lies between, so frequent words are
+drawn *less* often than their frequency and rare words *more* often.
+
+Two samplers, the explicit one first:
+
+* :meth:`NoiseDistribution.sample_multinomial`: ``torch.multinomial`` on the probabilities,
+  exact, but it rebuilds its internal cumulative table on every call.
+* :meth:`NoiseDistribution.sample`: word2vec.c's *unigram table*, a long array in which word
+  $w$ fills a share $P_n(w)$ of the cells; one uniform integer per draw picks a cell. A draw
+  costs one random integer and one memory read, which is why word2vec uses it. The table
+  quantises $P_n(w)$ to multiples of ``1 / table_size``; we place the cells with the exact
+  cumulative distribution (``searchsorted``), so each word's share is off by less than one cell.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+DEFAULT_POWER = 0.75
+DEFAULT_TABLE_SIZE = 10_000_000
+
+
+def noise_probabilities(counts, power: float = DEFAULT_POWER) -> np.ndarray:
+    """$P_n(w) = c(w)^\\alpha / \\sum_{w'} c(w')^\\alpha$ as float64, shape ``(V,)``."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.ndim != 1 or counts.size == 0:
+        raise ValueError(f"counts must be a non-empty 1-D array, got shape {counts.shape}")
+    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        raise ValueError("counts must be finite and non-negative")
+    if not counts.any():
+        raise ValueError("counts are all zero: there is nothing to sample")
+    if not np.isfinite(power) or power < 0:
+        raise ValueError(f"power must be a finite number >= 0, got {power}")
+    weights = np.where(counts > 0, counts ** power, 0.0)  # a zero count stays impossible, even for power 0
+    return weights / weights.sum()
+
+
+class NoiseDistribution:
+    """$P_n(w) \\propto c(w)^{0.75}$ over a vocabulary, with a cached unigram table.
+
+    ``counts``: shape ``(V,)``, the corpus count of each word id (``Vocab.counts``).
+    """
+
+    def __init__(self, counts, power: float = DEFAULT_POWER, table_size: int = DEFAULT_TABLE_SIZE,
+                 device: torch.device | str = "cpu"):
+        if table_size < 1:
+            raise ValueError(f"table_size must be >= 1, got {table_size}")
+        self.power = float(power)
+        self.probs = noise_probabilities(counts, power)            # (V,) float64
+        self.device = torch.device(device)
+        # Cell j of the table holds the word whose cumulative interval contains (j + 0.5) / size.
+        cumulative = np.cumsum(self.probs)
+        cumulative[-1] = 1.0                                         # guard against rounding
+        centres = (np.arange(table_size, dtype=np.float64) + 0.5) / table_size
+        table = np.searchsorted(cumulative, centres, side="right")
+        # int32 halves the table's memory (40 MB for 10M cells); draws are widened to int64.
+        self.table = torch.from_numpy(table.astype(np.int32)).to(self.device)       # (table_size,)
+        self._probs_t = torch.from_numpy(self.probs).to(self.device)
+
+    def __len__(self) -> int:
+        return len(self.probs)
+
+    def sample(self, shape, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Negatives of the given shape (e.g. ``(B, K)``), int64 word ids, from the unigram table."""
+        cells = torch.randint(len(self.table), tuple(shape), generator=generator, device=self.device)
+        return self.table[cells].long()
+
+    def sample_multinomial(self, shape, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The same distribution drawn exactly with ``torch.multinomial`` (slower; the reference)."""
+        shape = tuple(shape)
+        n = int(np.prod(shape)) if shape else 1
+        draws = torch.multinomial(self._probs_t, n, replacement=True, generator=generator)
+        return draws.reshape(shape)
