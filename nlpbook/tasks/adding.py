@@ -1,23 +1,23 @@
-"""The adding problem: a synthetic long-range-memory task for recurrent networks.
+r"""The adding problem: a synthetic long-range-memory task for recurrent networks.
 
 Hochreiter & Schmidhuber (1997, experiment 4), in the form of Le, Jaitly & Hinton (2015):
 each sequence has ``T`` steps and two input channels,
 
-* channel 0: values :math:`u_t \\sim \\mathcal{U}(0, 1)`, independent;
-* channel 1: a marker :math:`m_t \\in \\{0, 1\\}`, equal to 1 at exactly two positions,
-  :math:`a` drawn uniformly from the first half ``[0, T//2)`` and :math:`b` from the second
+* channel 0: values $u_t \sim \mathcal{U}(0, 1)$, independent;
+* channel 1: a marker $m_t \in \{0, 1\}$, equal to 1 at exactly two positions,
+  $a$ drawn uniformly from the first half ``[0, T//2)`` and $b$ from the second
   half ``[T//2, T)``.
 
 The target is the sum of the two marked values,
 
-.. math::  y = \\sum_t m_t u_t = u_a + u_b \\in [0, 2].
+$$y = \sum_t m_t u_t = u_a + u_b \in [0, 2].$$
 
-A model must carry :math:`u_a` across up to ``T - 1`` steps, so the task gets harder as ``T``
+A model must carry $u_a$ across up to ``T - 1`` steps, so the task gets harder as ``T``
 grows. A model that ignores the inputs does best by predicting the mean
-:math:`\\mathbb{E}[y] = 1`, and its mean squared error is the variance of the sum of two
-independent :math:`\\mathcal{U}(0,1)` values:
+$\mathbb{E}[y] = 1$, and its mean squared error is the variance of the sum of two
+independent $\mathcal{U}(0,1)$ values:
 
-.. math::  \\mathrm{MSE}_{\\text{baseline}} = \\operatorname{Var}(u_a + u_b) = 2 \\cdot \\tfrac{1}{12} = \\tfrac{1}{6} \\approx 0.1667.
+$$\mathrm{MSE}_{\text{baseline}} = \operatorname{Var}(u_a + u_b) = 2 \cdot \tfrac{1}{12} = \tfrac{1}{6} \approx 0.1667.$$
 
 A trained model "solves" the task only if its MSE falls clearly below 1/6.
 
@@ -26,16 +26,20 @@ API (stable; other chapters use it)::
     x, y = adding_problem(batch_size, length, generator)   # x (B, T, 2) float, y (B,) float
     adding_problem_baseline_mse()                          # 1/6
     batches = adding_problem_batches(num_batches, batch_size, length, seed=0)  # list of (x, y)
+    model = RecurrentRegressor(nn.LSTM(2, 32, batch_first=True))           # x (B, T, 2) -> y_hat (B,)
+    adding_problem_mse(model, x, y)                                        # test MSE, a float
 """
 from __future__ import annotations
 
 import torch
+from torch import nn
 
-__all__ = ["adding_problem", "adding_problem_baseline_mse", "adding_problem_batches"]
+__all__ = ["adding_problem", "adding_problem_baseline_mse", "adding_problem_batches",
+           "RecurrentRegressor", "adding_problem_mse"]
 
 
 def adding_problem_baseline_mse() -> float:
-    """MSE of always predicting 1.0 (the target's mean): Var(u_a + u_b) = 2/12 = 1/6."""
+    r"""MSE of always predicting 1.0 (the target's mean): Var(u_a + u_b) = 2/12 = 1/6."""
     return 1.0 / 6.0
 
 
@@ -47,7 +51,7 @@ def adding_problem(
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One batch of the adding problem.
+    r"""One batch of the adding problem.
 
     Returns ``x`` of shape ``(B, T, 2)`` (channel 0 the values, channel 1 the two markers)
     and ``y`` of shape ``(B,)``, the sum of the two marked values. ``generator`` (a CPU
@@ -82,10 +86,43 @@ def adding_problem_batches(
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """``num_batches`` fresh batches ``(x, y)`` from one seeded generator (a training set for
+    r"""``num_batches`` fresh batches ``(x, y)`` from one seeded generator (a training set for
     :func:`nlpbook.train`, or a fixed test set with a different seed)."""
     if not isinstance(num_batches, int) or num_batches < 1:
         raise ValueError(f"num_batches must be a positive int, got {num_batches!r}")
     generator = torch.Generator().manual_seed(seed)
     return [adding_problem(batch_size, length, generator, dtype=dtype, device=device)
             for _ in range(num_batches)]
+
+
+class RecurrentRegressor(nn.Module):
+    r"""A recurrent layer read out by a linear map at the last step: $\hat y = w^\top h_T + b$.
+
+    ``recurrent`` is any batch-first module with ``nn.RNN``'s calling convention and a
+    ``hidden_size`` (``nn.RNN``, ``nn.GRU``, ``nn.LSTM``, :class:`nlpbook.rnn.rnn.RNN`, ...).
+    ``forward(x (B, T, D)) -> y_hat (B,)``.
+    """
+
+    def __init__(self, recurrent: nn.Module):
+        super().__init__()
+        self.recurrent = recurrent
+        self.readout = nn.Linear(recurrent.hidden_size, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs, _ = self.recurrent(x)                    # (B, T, H)
+        return self.readout(outputs[:, -1]).squeeze(-1)   # (B,)
+
+
+@torch.no_grad()
+def adding_problem_mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+    """Mean squared error of ``model(x)`` against ``y`` (in eval mode, chunked to bound memory)."""
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} sequences but y has {y.shape[0]} targets")
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    for start in range(0, x.shape[0], batch_size):
+        prediction = model(x[start:start + batch_size])
+        total += ((prediction - y[start:start + batch_size]) ** 2).sum().item()
+    model.train(was_training)
+    return total / x.shape[0]

@@ -78,3 +78,27 @@ class NoiseDistribution:
         n = int(np.prod(shape)) if shape else 1
         draws = torch.multinomial(self._probs_t, n, replacement=True, generator=generator)
         return draws.reshape(shape)
+
+
+def chi_square_test(draws: torch.Tensor, probs, n_bins: int = 100):
+    """Pearson's chi-square test of ``draws`` (word ids) against the distribution ``probs (V,)``.
+
+    Rare words have expected counts far below the 5 the test needs, so words are grouped, in id
+    order, into about ``n_bins`` bins of roughly equal probability; the test compares the observed
+    count of each bin with ``len(draws) * P(bin)``. Returns scipy's result (``statistic``, ``pvalue``).
+    """
+    from scipy import stats
+
+    probs = np.asarray(probs, dtype=np.float64)
+    draws = draws.reshape(-1).cpu().numpy()
+    if draws.size == 0:
+        raise ValueError("no draws to test")
+    if draws.min() < 0 or draws.max() >= len(probs):
+        raise ValueError(f"draws must be word ids in [0, {len(probs)})")
+    start = np.concatenate([[0.0], np.cumsum(probs)[:-1]])            # probability mass before each word
+    bins = np.minimum((start * n_bins).astype(np.int64), n_bins - 1)  # (V,) bin of each word
+    _, bins = np.unique(bins, return_inverse=True)                     # drop empty bins
+    expected = np.bincount(bins, weights=probs) * draws.size
+    observed = np.bincount(bins[draws], minlength=len(expected))
+    expected *= observed.sum() / expected.sum()                        # remove float rounding
+    return stats.chisquare(observed, expected)

@@ -1,0 +1,1 @@
+"""Language-model utilities the chapters share (the character-level LM of Part II)."""

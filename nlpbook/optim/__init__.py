@@ -1,0 +1,1 @@
+"""Optimisation helpers: gradient clipping (by global norm, by value). Import the modules directly."""

@@ -1,0 +1,224 @@
+r"""The gated recurrent unit (GRU), in two forms: the seed's (Cho et al., 2014) and PyTorch's.
+
+Both forms use the same parameters, laid out exactly as ``torch.nn.GRU`` lays them out, so a
+state dict copies across with ``load_state_dict``. For layer ``k`` (``I`` = the layer's input
+size, ``H`` = hidden size), with the gate rows stacked in PyTorch's order **r, z, n**::
+
+    weight_ih_l{k}  (3H, I)  = [W_ir; W_iz; W_in]      bias_ih_l{k}  (3H,)
+    weight_hh_l{k}  (3H, H)  = [W_hr; W_hz; W_hn]      bias_hh_l{k}  (3H,)
+
+**PyTorch's form** (the reset gate acts *after* the recurrent matrix; ``z`` keeps the old state):
+
+$$r_t = \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr})$$
+$$z_t = \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz})$$
+$$n_t = \tanh\big(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})\big)$$
+$$h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$$
+
+**The seed's form** (the reset gate acts *before* the recurrent matrix; ``z`` takes the new
+candidate). The seed writes ``W·[h_{t-1}, x_t]`` without biases; we keep PyTorch's two biases
+per gate so that both forms have the same parameters:
+
+$$z_t = \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz})$$
+$$r_t = \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr})$$
+$$\tilde h_t = \tanh\big(W_{in} x_t + b_{in} + W_{hn} (r_t \odot h_{t-1}) + b_{hn}\big)$$
+$$h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t$$
+
+The ``z`` difference is a reparametrisation (:func:`seed_state_dict_from_pytorch` negates the
+``z`` rows, since :math:`\sigma(-a) = 1 - \sigma(a)`); the ``r`` difference is not: no copy of
+weights turns :math:`W_{hn}(r \odot h)` into :math:`r \odot (W_{hn} h)` for every ``h``.
+
+Layout: batch first. ``x`` is ``(B, T, I)``, the initial state ``h0`` is ``(L, B, H)`` as in
+``nn.GRU`` (``L`` layers), the output is ``(B, T, H)`` (the last layer at every step) and the
+final state ``(L, B, H)``. No inter-layer dropout, no bidirectional mode.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["gru_cell", "seed_gru_cell", "GRU", "seed_state_dict_from_pytorch", "gru_parameter_count"]
+
+
+def gru_cell(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor,
+             b_ih: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
+    r"""One step of PyTorch's GRU, gate by gate: ``x`` (B, I), ``h`` (B, H) -> ``h_t`` (B, H).
+
+    $$n_t = \tanh\big(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})\big),\quad
+    h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$$
+    """
+    H = h.shape[1]
+    W_ir, W_iz, W_in = w_ih[:H], w_ih[H:2 * H], w_ih[2 * H:]
+    W_hr, W_hz, W_hn = w_hh[:H], w_hh[H:2 * H], w_hh[2 * H:]
+    b_ir, b_iz, b_in = b_ih[:H], b_ih[H:2 * H], b_ih[2 * H:]
+    b_hr, b_hz, b_hn = b_hh[:H], b_hh[H:2 * H], b_hh[2 * H:]
+    r = torch.sigmoid(x @ W_ir.T + b_ir + h @ W_hr.T + b_hr)        # reset gate   (B, H)
+    z = torch.sigmoid(x @ W_iz.T + b_iz + h @ W_hz.T + b_hz)        # update gate  (B, H)
+    n = torch.tanh(x @ W_in.T + b_in + r * (h @ W_hn.T + b_hn))     # r AFTER the matrix
+    return (1 - z) * n + z * h                                      # z keeps the OLD state
+
+
+def seed_gru_cell(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor,
+                  b_ih: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
+    r"""One step of the seed's GRU (Cho et al. 2014): ``x`` (B, I), ``h`` (B, H) -> (B, H).
+
+    $$\tilde h_t = \tanh\big(W_{in} x_t + b_{in} + W_{hn} (r_t \odot h_{t-1}) + b_{hn}\big),\quad
+    h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t$$
+    """
+    H = h.shape[1]
+    W_ir, W_iz, W_in = w_ih[:H], w_ih[H:2 * H], w_ih[2 * H:]
+    W_hr, W_hz, W_hn = w_hh[:H], w_hh[H:2 * H], w_hh[2 * H:]
+    b_ir, b_iz, b_in = b_ih[:H], b_ih[H:2 * H], b_ih[2 * H:]
+    b_hr, b_hz, b_hn = b_hh[:H], b_hh[H:2 * H], b_hh[2 * H:]
+    z = torch.sigmoid(x @ W_iz.T + b_iz + h @ W_hz.T + b_hz)        # update gate  (B, H)
+    r = torch.sigmoid(x @ W_ir.T + b_ir + h @ W_hr.T + b_hr)        # reset gate   (B, H)
+    h_tilde = torch.tanh(x @ W_in.T + b_in + (r * h) @ W_hn.T + b_hn)  # r BEFORE the matrix
+    return (1 - z) * h + z * h_tilde                                # z takes the NEW candidate
+
+
+def _pytorch_layer_fast(x: torch.Tensor, h: torch.Tensor, w_ih, w_hh, b_ih, b_hh) -> tuple[torch.Tensor, torch.Tensor]:
+    """PyTorch-form GRU over a whole sequence, fused: ``x`` (B, T, I) -> ((B, T, H), (B, H)).
+
+    Same equations as :func:`gru_cell`, arranged for speed: the input projection of every
+    time step is one matmul ``X W_ih^T`` (it does not depend on ``h``), and each step needs
+    one ``(B, H) x (H, 3H)`` matmul for all three gates.
+    """
+    H = h.shape[1]
+    gates_x = torch.matmul(x, w_ih.T) + b_ih                        # (B, T, 3H), all steps at once
+    outputs = []
+    for t in range(x.shape[1]):
+        gx = gates_x[:, t]
+        gh = torch.addmm(b_hh, h, w_hh.T)                           # (B, 3H), one matmul per step
+        rz = torch.sigmoid(gx[:, :2 * H] + gh[:, :2 * H])
+        r, z = rz[:, :H], rz[:, H:]
+        n = torch.tanh(gx[:, 2 * H:] + r * gh[:, 2 * H:])
+        h = n + z * (h - n)                                         # = (1 - z) n + z h
+        outputs.append(h)
+    return torch.stack(outputs, dim=1), h
+
+
+def _seed_layer_fast(x: torch.Tensor, h: torch.Tensor, w_ih, w_hh, b_ih, b_hh) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seed-form GRU over a whole sequence, fused: ``x`` (B, T, I) -> ((B, T, H), (B, H)).
+
+    The candidate needs ``r_t`` before its recurrent matmul, so each step has two matmuls:
+    ``h W_{h[r,z]}^T`` (B, 2H), then ``(r h) W_{hn}^T`` (B, H).
+    """
+    H = h.shape[1]
+    gates_x = torch.matmul(x, w_ih.T) + b_ih                        # (B, T, 3H)
+    w_hrz, b_hrz = w_hh[:2 * H], b_hh[:2 * H]
+    w_hn, b_hn = w_hh[2 * H:], b_hh[2 * H:]
+    outputs = []
+    for t in range(x.shape[1]):
+        gx = gates_x[:, t]
+        rz = torch.sigmoid(gx[:, :2 * H] + torch.addmm(b_hrz, h, w_hrz.T))
+        r, z = rz[:, :H], rz[:, H:]
+        h_tilde = torch.tanh(gx[:, 2 * H:] + torch.addmm(b_hn, r * h, w_hn.T))
+        h = h + z * (h_tilde - h)                                   # = (1 - z) h + z h~
+        outputs.append(h)
+    return torch.stack(outputs, dim=1), h
+
+
+class GRU(nn.Module):
+    """A multi-layer, batch-first GRU with ``nn.GRU``'s parameter names and shapes.
+
+    ``form="pytorch"`` computes ``nn.GRU``'s equations, ``form="seed"`` the seed's (see the
+    module docstring). ``fast=False`` runs the explicit cell (:func:`gru_cell` or
+    :func:`seed_gru_cell`) step by step; ``fast=True`` runs the fused layer, which gives the
+    same numbers (checked in float64 by the tests) in less time.
+
+    ``forward(x (B, T, I), h0 (L, B, H) or None) -> (output (B, T, H), h_n (L, B, H))``.
+    """
+
+    FORMS = ("pytorch", "seed")
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *,
+                 form: str = "pytorch", fast: bool = False, dtype: torch.dtype | None = None):
+        super().__init__()
+        if form not in self.FORMS:
+            raise ValueError(f"form must be one of {self.FORMS}, got {form!r}")
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.form, self.fast = form, fast
+        H = hidden_size
+        for k in range(num_layers):
+            layer_in = input_size if k == 0 else H
+            self.register_parameter(f"weight_ih_l{k}", nn.Parameter(torch.empty(3 * H, layer_in, dtype=dtype)))
+            self.register_parameter(f"weight_hh_l{k}", nn.Parameter(torch.empty(3 * H, H, dtype=dtype)))
+            self.register_parameter(f"bias_ih_l{k}", nn.Parameter(torch.empty(3 * H, dtype=dtype)))
+            self.register_parameter(f"bias_hh_l{k}", nn.Parameter(torch.empty(3 * H, dtype=dtype)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """``nn.GRU``'s initialisation: every parameter ~ U(-1/sqrt(H), 1/sqrt(H))."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def layer_weights(self, k: int) -> tuple[torch.Tensor, ...]:
+        """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of layer ``k``."""
+        return tuple(getattr(self, f"{name}_l{k}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+    def _check(self, x: torch.Tensor, h0: torch.Tensor | None) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.dim() != 3:
+            raise ValueError(f"x must be a (B, T, I) tensor, got {getattr(x, 'shape', type(x))}")
+        if x.shape[2] != self.input_size:
+            raise ValueError(f"x has {x.shape[2]} features per step, this GRU expects input_size={self.input_size}")
+        if x.shape[1] == 0:
+            raise ValueError("x has no time steps (T = 0)")
+        if x.dtype != self.weight_ih_l0.dtype:
+            raise TypeError(f"x is {x.dtype} but the GRU's parameters are {self.weight_ih_l0.dtype}")
+        B, L, H = x.shape[0], self.num_layers, self.hidden_size
+        if h0 is None:
+            return x.new_zeros(L, B, H)
+        if h0.shape != (L, B, H):
+            raise ValueError(f"h0 must have shape (num_layers, B, H) = {(L, B, H)}, got {tuple(h0.shape)}")
+        return h0
+
+    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        h0 = self._check(x, h0)
+        layer_input, finals = x, []
+        for k in range(self.num_layers):
+            weights = self.layer_weights(k)
+            if self.fast:
+                fused = _pytorch_layer_fast if self.form == "pytorch" else _seed_layer_fast
+                layer_input, h = fused(layer_input, h0[k], *weights)
+            else:
+                cell = gru_cell if self.form == "pytorch" else seed_gru_cell
+                h, outputs = h0[k], []
+                for t in range(layer_input.shape[1]):               # explicit: one cell call per step
+                    h = cell(layer_input[:, t], h, *weights)
+                    outputs.append(h)
+                layer_input = torch.stack(outputs, dim=1)           # (B, T, H) feeds the next layer
+            finals.append(h)
+        return layer_input, torch.stack(finals, dim=0)
+
+    def extra_repr(self) -> str:
+        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+                f"form={self.form!r}, fast={self.fast}")
+
+
+def seed_state_dict_from_pytorch(state_dict: dict) -> dict:
+    r"""Map a PyTorch-form GRU's weights to the seed form's ``z`` convention.
+
+    PyTorch's ``z`` keeps the old state, the seed's takes the new one; since
+    :math:`\sigma(-a) = 1 - \sigma(a)`, negating the ``z`` rows (``H:2H``) of every weight and
+    bias turns one into the other. The reset-gate placement is *not* mapped by this (or any)
+    copy; the two forms agree only where :math:`r_t \equiv 1`.
+    """
+    out = {}
+    for name, value in state_dict.items():
+        value = value.clone()
+        H = value.shape[0] // 3
+        value[H:2 * H] = -value[H:2 * H]
+        out[name] = value
+    return out
+
+
+def gru_parameter_count(input_size: int, hidden_size: int, num_layers: int = 1) -> int:
+    r"""$3\,(H (I + H) + 2H)$ per layer: three gates, each an input matrix, a recurrent matrix
+    and two biases; layers after the first have ``I = H``."""
+    H = hidden_size
+    return sum(3 * (H * ((input_size if k == 0 else H) + H) + 2 * H) for k in range(num_layers))

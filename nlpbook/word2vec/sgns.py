@@ -1,0 +1,367 @@
+"""Skip-gram and CBOW with negative sampling (SGNS), the explicit models and a fast trainer.
+
+**Skip-gram with negative sampling.** For a centre word $c$ with input vector $v_c$, an
+observed context word $o$ with output vector $u_o$, and $K$ negatives $w_1..w_K \\sim P_n$,
+the loss of one pair is (Mikolov et al. 2013, eq. 4, negated)
+
+$$\\ell = -\\log\\sigma(u_o^\\top v_c) - \\sum_{k=1}^{K} \\log\\sigma(-u_{w_k}^\\top v_c).$$
+
+With $\\sigma'(x) = \\sigma(x)(1-\\sigma(x))$ and $\\frac{d}{dx}\\log\\sigma(x) = 1 - \\sigma(x)$:
+
+$$\\frac{\\partial \\ell}{\\partial v_c} = (\\sigma(u_o^\\top v_c) - 1)\\,u_o + \\sum_k \\sigma(u_{w_k}^\\top v_c)\\,u_{w_k},\\quad
+  \\frac{\\partial \\ell}{\\partial u_o} = (\\sigma(u_o^\\top v_c) - 1)\\,v_c,\\quad
+  \\frac{\\partial \\ell}{\\partial u_{w_k}} = \\sigma(u_{w_k}^\\top v_c)\\,v_c.$$
+
+Every gradient is "prediction minus label" times the other vector: with targets
+$t_0 = o$ (label 1) and $t_k = w_k$ (label 0), $g_j = \\sigma(u_{t_j}^\\top v_c) - y_j$.
+
+**CBOW with negative sampling.** The context is averaged, $h = \\frac{1}{|C|}\\sum_{j\\in C} v_j$,
+and $h$ takes the place of $v_c$ with the centre word as the positive target. word2vec.c and
+gensim (``cbow_mean=1``) then add $\\partial\\ell/\\partial h$ to *every* context vector, not
+$\\frac{1}{|C|}\\partial\\ell/\\partial h$ (the true gradient of the mean); we do the same and test it.
+
+**The fast path.** word2vec.c updates one pair at a time from many threads without locks
+(Hogwild). Python cannot loop over tens of millions of pairs, so :func:`sgns_step` takes a
+batch of $B$ pairs at once: one gather of the $K+1$ target rows, one batched matrix product,
+the hand-derived gradients above, and ``index_add_`` of the updates into the two weight
+matrices. ``index_add_`` sums the updates of a word that occurs several times in a batch,
+exactly what SGD on the summed loss does; no autograd graph and no dense gradient of the
+$(V, D)$ matrices is ever built, which is why this is faster than ``nn.Embedding(sparse=True)``
+with an optimizer (that path builds a sparse gradient tensor, coalesces it, then applies it).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .noise import NoiseDistribution
+from .pairs import cbow_windows, skipgram_pairs
+from .subsampling import keep_probability
+
+
+# ----------------------------------------------------------------------------------------------
+# The explicit models: autograd computes the gradients. Used for teaching and as the reference.
+# ----------------------------------------------------------------------------------------------
+
+def init_word2vec_weights(vocab_size: int, dim: int, generator: torch.Generator | None = None,
+                          dtype=torch.float32, device="cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """word2vec.c's initialisation: input vectors $U(-0.5/D, 0.5/D)$, output vectors zero.
+
+    Returns ``(in_vectors (V, D), out_vectors (V, D))``.
+    """
+    if vocab_size < 1 or dim < 1:
+        raise ValueError(f"vocab_size and dim must be >= 1, got {vocab_size}, {dim}")
+    in_vectors = (torch.rand(vocab_size, dim, generator=generator, dtype=dtype) - 0.5) / dim
+    return in_vectors.to(device), torch.zeros(vocab_size, dim, dtype=dtype, device=device)
+
+
+class SkipGramNS(nn.Module):
+    """Skip-gram with negative sampling; ``forward`` returns the loss of each pair, shape ``(B,)``."""
+
+    def __init__(self, vocab_size: int, dim: int, generator: torch.Generator | None = None):
+        super().__init__()
+        in_vectors, out_vectors = init_word2vec_weights(vocab_size, dim, generator)
+        self.in_vectors = nn.Embedding.from_pretrained(in_vectors, freeze=False)    # v: (V, D)
+        self.out_vectors = nn.Embedding.from_pretrained(out_vectors, freeze=False)  # u: (V, D)
+
+    def forward(self, center: torch.Tensor, context: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
+        """``center (B,)``, ``context (B,)``, ``negatives (B, K)`` -> loss ``(B,)``.
+
+        $\\ell = -\\log\\sigma(u_o^\\top v_c) - \\sum_k \\log\\sigma(-u_{w_k}^\\top v_c)$
+        """
+        _check_pairs(center, context, negatives)
+        v_c = self.in_vectors(center)                                   # (B, D)
+        u_o = self.out_vectors(context)                                 # (B, D)
+        u_neg = self.out_vectors(negatives)                             # (B, K, D)
+        positive = (u_o * v_c).sum(-1)                                  # (B,)
+        negative = torch.bmm(u_neg, v_c.unsqueeze(2)).squeeze(2)        # (B, K)
+        return -F.logsigmoid(positive) - F.logsigmoid(-negative).sum(-1)
+
+
+class CBOWNS(nn.Module):
+    """CBOW with negative sampling: the mean of the context vectors predicts the centre word."""
+
+    def __init__(self, vocab_size: int, dim: int, generator: torch.Generator | None = None):
+        super().__init__()
+        in_vectors, out_vectors = init_word2vec_weights(vocab_size, dim, generator)
+        self.in_vectors = nn.Embedding.from_pretrained(in_vectors, freeze=False)
+        self.out_vectors = nn.Embedding.from_pretrained(out_vectors, freeze=False)
+
+    def forward(self, context: torch.Tensor, context_mask: torch.Tensor, center: torch.Tensor,
+                negatives: torch.Tensor) -> torch.Tensor:
+        """``context (B, C)`` ids, ``context_mask (B, C)`` bool (False = padding), ``center (B,)``,
+        ``negatives (B, K)`` -> loss ``(B,)``.
+
+        $h = \\frac{1}{|C|}\\sum_{j \\in C} v_j$, $\\ell = -\\log\\sigma(u_c^\\top h) - \\sum_k \\log\\sigma(-u_{w_k}^\\top h)$
+        """
+        if context.dim() != 2 or context_mask.shape != context.shape:
+            raise ValueError(f"context (B, C) and context_mask must match, got {tuple(context.shape)} "
+                             f"and {tuple(context_mask.shape)}")
+        counts = context_mask.sum(1, keepdim=True)
+        if (counts == 0).any():
+            raise ValueError("every CBOW example needs at least one context word")
+        mask = context_mask.unsqueeze(2).to(self.in_vectors.weight.dtype)
+        h = (self.in_vectors(context) * mask).sum(1) / counts            # (B, D)
+        u_c = self.out_vectors(center)                                   # (B, D)
+        u_neg = self.out_vectors(negatives)                              # (B, K, D)
+        positive = (u_c * h).sum(-1)
+        negative = torch.bmm(u_neg, h.unsqueeze(2)).squeeze(2)
+        return -F.logsigmoid(positive) - F.logsigmoid(-negative).sum(-1)
+
+
+def _check_pairs(center, context, negatives):
+    if center.dim() != 1 or context.shape != center.shape:
+        raise ValueError(f"center and context must both be (B,), got {tuple(center.shape)} and {tuple(context.shape)}")
+    if negatives.dim() != 2 or negatives.shape[0] != center.shape[0]:
+        raise ValueError(f"negatives must be (B, K) with B={center.shape[0]}, got {tuple(negatives.shape)}")
+
+
+# ----------------------------------------------------------------------------------------------
+# The hand-derived gradients and the fused update (the fast path).
+# ----------------------------------------------------------------------------------------------
+
+def sgns_gradients(v: torch.Tensor, u_pos: torch.Tensor, u_neg: torch.Tensor, want_loss: bool = True):
+    """Loss and gradients of a batch, from the formulas in the module docstring.
+
+    ``v (B, D)``: the input vector of each example ($v_c$, or $h$ for CBOW);
+    ``u_pos (B, D)``: the output vector of its positive target;
+    ``u_neg (G, K, D)``: $K$ negatives for each of $G$ groups of $P = B / G$ consecutive examples.
+    $G = B$ is word2vec's own scheme (every example draws its own $K$ negatives); $G < B$ lets
+    the $P$ examples of a group share theirs (see :func:`sgns_step`).
+    Returns ``(loss (B,) or None, grad_v (B, D), grad_pos (B, D), grad_neg (G, K, D))``.
+
+    $g^+ = \\sigma(u_o^\\top v) - 1$, $g_k = \\sigma(u_{w_k}^\\top v)$;
+    $\\partial\\ell/\\partial v = g^+ u_o + \\sum_k g_k u_{w_k}$, $\\partial\\ell/\\partial u_o = g^+ v$,
+    $\\partial\\ell/\\partial u_{w_k} = g_k v$ (summed over the examples that share $w_k$).
+    """
+    B, D = v.shape
+    G, K, _ = u_neg.shape
+    if B % G:
+        raise ValueError(f"{B} examples cannot be split into {G} equal groups sharing negatives")
+    v_grouped = v.view(G, B // G, D)                                    # (G, P, D)
+    score_pos = (v * u_pos).sum(1)                                      # (B,)
+    score_neg = torch.bmm(v_grouped, u_neg.transpose(1, 2))             # (G, P, K)
+    g_pos = torch.sigmoid(score_pos) - 1.0                              # d loss / d score_pos
+    g_neg = torch.sigmoid(score_neg)                                    # d loss / d score_neg
+    grad_v = torch.bmm(g_neg, u_neg).view(B, D).addcmul_(g_pos.unsqueeze(1), u_pos)
+    grad_pos = g_pos.unsqueeze(1) * v
+    grad_neg = torch.bmm(g_neg.transpose(1, 2), v_grouped)             # (G, K, D)
+    loss = None
+    if want_loss:  # -log sigma(s) = softplus(-s): stable for large |s|
+        loss = F.softplus(-score_pos) + F.softplus(score_neg).sum(2).view(B)
+    return loss, grad_v, grad_pos, grad_neg
+
+
+def _check_groups(n_examples: int, negatives: torch.Tensor):
+    if negatives.dim() != 2 or negatives.shape[0] == 0 or n_examples % negatives.shape[0]:
+        raise ValueError(f"negatives must be (G, K) with G dividing the batch size {n_examples}, "
+                         f"got {tuple(negatives.shape)}")
+
+
+@torch.no_grad()
+def sgns_step(in_vectors: torch.Tensor, out_vectors: torch.Tensor, center: torch.Tensor,
+              context: torch.Tensor, negatives: torch.Tensor, lr: float, want_loss: bool = False):
+    """One SGD step of skip-gram on a batch of pairs, in place: $W \\leftarrow W - \\eta\\,\\partial L/\\partial W$, $L = \\sum_b \\ell_b$.
+
+    ``in_vectors, out_vectors (V, D)``; ``center, context (B,)``; ``negatives (G, K)``.
+    With ``G == B`` each pair has its own $K$ negatives (word2vec.c). With ``G < B`` the
+    $P = B/G$ consecutive pairs of a group share them: every pair still sees $K$ independent
+    draws from $P_n$, so the expected gradient is unchanged, but the $(B, K, D)$ gather, outer
+    product and scatter shrink to $(G, K, D)$ and the scores become one batched matrix
+    product. Pairs come in corpus order, so a group is mostly one centre word and its context,
+    the scheme of Ji et al. (2016, "Parallelizing Word2Vec in Shared and Distributed Memory").
+    Returns the mean pair loss (a float) when ``want_loss``, else ``None``.
+    """
+    _check_groups(center.shape[0], negatives)
+    v = in_vectors.index_select(0, center)                              # (B, D)
+    u_pos = out_vectors.index_select(0, context)                        # (B, D)
+    flat_negatives = negatives.reshape(-1)
+    u_neg = out_vectors.index_select(0, flat_negatives).view(*negatives.shape, -1)  # (G, K, D)
+    loss, grad_v, grad_pos, grad_neg = sgns_gradients(v, u_pos, u_neg, want_loss)
+    in_vectors.index_add_(0, center, grad_v, alpha=-lr)
+    out_vectors.index_add_(0, context, grad_pos, alpha=-lr)
+    out_vectors.index_add_(0, flat_negatives, grad_neg.view(-1, grad_neg.shape[-1]), alpha=-lr)
+    return float(loss.mean()) if want_loss else None
+
+
+@torch.no_grad()
+def cbow_step(in_vectors: torch.Tensor, out_vectors: torch.Tensor, context: torch.Tensor,
+              context_mask: torch.Tensor, center: torch.Tensor, negatives: torch.Tensor, lr: float,
+              want_loss: bool = False):
+    """One SGD step of CBOW (``cbow_mean=1``, word2vec.c's update) on a batch, in place.
+
+    ``context (B, C)`` with ``context_mask (B, C)``; ``center (B,)``; ``negatives (G, K)`` as in
+    :func:`sgns_step`. Every context word receives $-\\eta\\,\\partial\\ell/\\partial h$ (word2vec.c, gensim).
+    """
+    _check_groups(center.shape[0], negatives)
+    counts = context_mask.sum(1, keepdim=True).to(in_vectors.dtype)   # (B, 1)
+    flat_context = context[context_mask]                                # (M,) the real context words
+    rows = torch.arange(context.shape[0], device=context.device).unsqueeze(1).expand_as(context)[context_mask]
+    h = torch.zeros(context.shape[0], in_vectors.shape[1], dtype=in_vectors.dtype, device=in_vectors.device)
+    h.index_add_(0, rows, in_vectors.index_select(0, flat_context))
+    h /= counts                                                         # (B, D)
+    u_pos = out_vectors.index_select(0, center)
+    flat_negatives = negatives.reshape(-1)
+    u_neg = out_vectors.index_select(0, flat_negatives).view(*negatives.shape, -1)
+    loss, grad_h, grad_pos, grad_neg = sgns_gradients(h, u_pos, u_neg, want_loss)
+    in_vectors.index_add_(0, flat_context, grad_h.index_select(0, rows), alpha=-lr)
+    out_vectors.index_add_(0, center, grad_pos, alpha=-lr)
+    out_vectors.index_add_(0, flat_negatives, grad_neg.view(-1, grad_neg.shape[-1]), alpha=-lr)
+    return float(loss.mean()) if want_loss else None
+
+
+# ----------------------------------------------------------------------------------------------
+# Examples straight from the token stream, vectorised (the trainer's input pipeline).
+# ----------------------------------------------------------------------------------------------
+
+def skipgram_batches(ids, sentence, window, batch_size, generator=None):
+    """Yield ``(center (B,), context (B,))`` for a chunk of kept tokens, in corpus order.
+
+    The pairs are chapter 1's :func:`~nlpbook.word2vec.pairs.skipgram_pairs` (word2vec.c's
+    dynamic window, no pair across a sentence); the windows are drawn here on ``ids.device``
+    so the whole pipeline stays on the GPU when there is one.
+    """
+    windows = torch.randint(1, window + 1, ids.shape, generator=generator, device=ids.device)
+    center, context = skipgram_pairs(ids, window, sentence_ids=sentence, effective_windows=windows)
+    for start in range(0, center.shape[0], batch_size):
+        yield center[start:start + batch_size], context[start:start + batch_size]
+
+
+def cbow_batches(ids, sentence, window, batch_size, generator=None):
+    """Yield ``(context (B, 2W), mask (B, 2W), center (B,))`` from :func:`~nlpbook.word2vec.pairs.cbow_windows`."""
+    windows = torch.randint(1, window + 1, ids.shape, generator=generator, device=ids.device)
+    context, mask, center = cbow_windows(ids, window, sentence_ids=sentence, effective_windows=windows)
+    for start in range(0, center.shape[0], batch_size):
+        end = start + batch_size
+        yield context[start:end], mask[start:end], center[start:end]
+
+
+# ----------------------------------------------------------------------------------------------
+# The trainer.
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Word2VecConfig:
+    """The hyperparameters, named as in gensim's ``Word2Vec`` so the two can be set alike."""
+
+    vector_size: int = 100
+    window: int = 5
+    negative: int = 5
+    epochs: int = 5
+    sample: float = 1e-3
+    sg: int = 1                 # 1 skip-gram, 0 CBOW
+    alpha: float | None = None  # start learning rate; None: 0.025 for skip-gram, 0.05 for CBOW (gensim's)
+    min_alpha: float = 1e-4
+    batch_size: int = 4096      # pairs (skip-gram) or windows (CBOW) per step
+    share_negatives: int = 8    # examples per group sharing K negatives (1 = word2vec.c's scheme)
+    chunk_tokens: int = 200_000  # tokens turned into examples at once (bounds memory)
+    ns_exponent: float = 0.75
+    seed: int = 0
+
+    def start_alpha(self) -> float:
+        return self.alpha if self.alpha is not None else (0.025 if self.sg else 0.05)
+
+
+@dataclass
+class TrainResult:
+    """The trained vectors and what the run measured."""
+
+    in_vectors: torch.Tensor          # (V, D): the word vectors
+    out_vectors: torch.Tensor         # (V, D)
+    seconds: float
+    raw_words: int                    # corpus tokens x epochs (before subsampling)
+    kept_words: int                   # tokens left after subsampling, summed over epochs
+    examples: int                     # pairs (skip-gram) or windows (CBOW)
+    losses: list[float] = field(default_factory=list)   # mean loss of sampled steps
+    progress: list[float] = field(default_factory=list)  # fraction of training done at each loss
+
+    @property
+    def words_per_second(self) -> float:
+        """Raw corpus words per second, the quantity gensim's log calls words/s of the raw corpus."""
+        return self.raw_words / self.seconds
+
+
+def flatten_corpus(sentences, stoi) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Token lists -> ``(ids (N,), sentence (N,), n_raw)`` keeping only in-vocabulary words.
+
+    Out-of-vocabulary words are dropped before windowing, as in word2vec.c and gensim.
+    ``n_raw`` counts every token, as gensim's raw-word count does.
+    """
+    ids, sentence, n_raw = [], [], 0
+    for number, tokens in enumerate(sentences):
+        n_raw += len(tokens)
+        kept = [stoi[t] for t in tokens if t in stoi]
+        ids.extend(kept)
+        sentence.extend([number] * len(kept))
+    if not ids:
+        raise ValueError("no token of the corpus is in the vocabulary")
+    return torch.tensor(ids, dtype=torch.int64), torch.tensor(sentence, dtype=torch.int64), n_raw
+
+
+def train_word2vec(ids: torch.Tensor, sentence: torch.Tensor, counts, config: Word2VecConfig,
+                   device="cpu", n_raw: int | None = None, loss_every: int = 50) -> TrainResult:
+    """Train skip-gram or CBOW with negative sampling on a flat corpus; return the vectors.
+
+    ``ids, sentence (N,)`` from :func:`flatten_corpus`; ``counts (V,)``: vocabulary counts
+    (for subsampling and the noise distribution). The learning rate falls linearly from
+    ``alpha`` to ``min_alpha`` over all epochs, by the share of tokens processed (word2vec.c).
+    """
+    device = torch.device(device)
+    counts = np.asarray(counts)
+    vocab_size = len(counts)
+    if config.batch_size % config.share_negatives:
+        raise ValueError(f"batch_size {config.batch_size} must be a multiple of share_negatives {config.share_negatives}")
+    if ids.numel() == 0 or int(ids.max()) >= vocab_size or int(ids.min()) < 0:
+        raise ValueError(f"ids must be non-empty word ids in [0, {vocab_size})")
+    if sentence.shape != ids.shape:
+        raise ValueError(f"sentence {tuple(sentence.shape)} must match ids {tuple(ids.shape)}")
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    cpu_generator = torch.Generator().manual_seed(config.seed)
+    in_vectors, out_vectors = init_word2vec_weights(vocab_size, config.vector_size, cpu_generator, device=device)
+    noise = NoiseDistribution(counts, config.ns_exponent, device=device)
+    keep = torch.from_numpy(keep_probability(counts, config.sample)).float().to(device)
+    ids, sentence = ids.to(device), sentence.to(device)
+    n = ids.shape[0]
+    start_alpha = config.start_alpha()
+    total = n * config.epochs
+    result = TrainResult(in_vectors, out_vectors, 0.0, (n_raw or n) * config.epochs, 0, 0)
+    step = 0
+    start = time.perf_counter()
+    for epoch in range(config.epochs):
+        for begin in range(0, n, config.chunk_tokens):
+            chunk = slice(begin, min(begin + config.chunk_tokens, n))
+            alpha = max(config.min_alpha, start_alpha - (start_alpha - config.min_alpha)
+                        * (epoch * n + begin) / total)
+            kept = torch.rand(chunk.stop - chunk.start, generator=generator, device=device) < keep[ids[chunk]]
+            chunk_ids, chunk_sentence = ids[chunk][kept], sentence[chunk][kept]
+            result.kept_words += int(chunk_ids.shape[0])
+            if config.sg:
+                batches = skipgram_batches(chunk_ids, chunk_sentence, config.window, config.batch_size, generator)
+            else:
+                batches = cbow_batches(chunk_ids, chunk_sentence, config.window, config.batch_size, generator)
+            for batch in batches:
+                want_loss = step % loss_every == 0
+                size = batch[-1].shape[0]
+                groups = size // config.share_negatives if size % config.share_negatives == 0 else size
+                negatives = noise.sample((groups, config.negative), generator)
+                if config.sg:
+                    loss = sgns_step(in_vectors, out_vectors, batch[0], batch[1], negatives, alpha, want_loss)
+                else:
+                    loss = cbow_step(in_vectors, out_vectors, batch[0], batch[1], batch[2], negatives, alpha, want_loss)
+                if want_loss:
+                    if not math.isfinite(loss):
+                        raise FloatingPointError(f"loss is {loss} at step {step}; lower alpha or batch_size")
+                    result.losses.append(loss)
+                    result.progress.append((epoch * n + begin) / total)
+                result.examples += int(batch[-1].shape[0])
+                step += 1
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    result.seconds = time.perf_counter() - start
+    return result

@@ -1,0 +1,305 @@
+"""Build the book from the smoke-executed notebooks and check every page in headless Chromium.
+
+Runs after test_notebooks_execute.py (files run in alphabetical order), which leaves executed
+copies in _build/smoke-notebooks/; run alone, this file executes the missing ones first.
+tools/build_book.py renders them with Sphinx warnings as errors, then every HTML page is
+loaded as a file:// URL, offline, and checked:
+
+- math is typeset by MathJax: every Sphinx math element holds an mjx-container, no MathJax
+  error, and no raw TeX delimiters ($$, \\(, \\[, \\begin{) left in the text outside code;
+- MathJax and every other script come from the book's own files: no http(s) script anywhere;
+- every image loads (the Colab badge, the one remote image allowed, excepted);
+- every page made from a notebook has a Colab link to that notebook on GitHub;
+- the intro page is saved as a screenshot to _build/intro-screenshot.png for a look.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import pytest
+import yaml
+
+from notebooks import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import build_book  # noqa: E402
+
+# Building and checking take about a minute; executing notebooks that are missing takes longer.
+NOTEBOOK_TIMEOUT_S = int(os.environ.get("NLPBOOK_NOTEBOOK_TIMEOUT", "240"))
+RENDER_TIMEOUT_S = int(os.environ.get("NLPBOOK_RENDER_TIMEOUT", 900 + NOTEBOOK_TIMEOUT_S * len(build_book.to_execute())))
+HTML = os.path.join(ROOT, "_build", "smoke-html")
+SCREENSHOT = os.path.join(ROOT, "_build", "intro-screenshot.png")
+CHROMIUM = os.environ.get("NLPBOOK_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("NLPBOOK_CHROMEDRIVER", "/usr/bin/chromedriver")
+CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage", "--window-size=1280,1600"]
+# Remote images a page may show although they cannot load offline (alt text shows instead).
+REMOTE_IMAGES_ALLOWED = ("https://colab.research.google.com/assets/colab-badge.svg",)
+# Console errors of the toolchain itself, harmless: sphinx-thebe 0.3 declares its settings twice
+# (the first declaration wins); pydata-sphinx-theme complains once about a fresh profile.
+CONSOLE_NOISE = re.compile(r"Identifier 'THEBE_JS_URL' has already been declared|Got invalid theme mode")
+
+pytestmark = [pytest.mark.render, pytest.mark.timeout(RENDER_TIMEOUT_S)]
+
+# Wait for MathJax to finish typesetting (if the page loads it at all), then report.
+WAIT_FOR_MATHJAX = """
+const done = arguments[arguments.length - 1];
+const started = Date.now();
+(function poll() {
+  const mj = window.MathJax;
+  if (mj && mj.startup && mj.startup.promise) {
+    mj.startup.promise.then(() => done(mj.version || "loaded"), e => done("error: " + e));
+  } else if (!document.querySelector("script[src*='mathjax' i]") || Date.now() - started > 20000) {
+    done(mj ? "never started" : null);
+  } else {
+    setTimeout(poll, 50);
+  }
+})();
+"""
+
+# Load every image eagerly and wait until each has loaded or failed.
+WAIT_FOR_IMAGES = """
+const done = arguments[arguments.length - 1];
+const imgs = Array.from(document.images);
+imgs.forEach(img => { img.loading = "eager"; });
+const settled = imgs.map(img => img.complete ? Promise.resolve() :
+  new Promise(ok => { img.addEventListener("load", ok); img.addEventListener("error", ok); }));
+const timeout = new Promise(ok => setTimeout(ok, 20000));
+Promise.race([Promise.all(settled), timeout]).then(() => done(imgs.map(img => ({
+  src: img.currentSrc || img.getAttribute("src") || "", ok: img.complete && img.naturalWidth > 0}))));
+"""
+
+# What the page shows once MathJax is done.
+INSPECT = r"""
+const CODE = "pre, code, script, style, textarea, mjx-container, .highlight";
+const text = [];
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+  if (!node.parentElement.closest(CODE)) text.push(node.nodeValue);
+}
+const all = text.join(" ").replace(/\s+/g, " ");
+const at = Math.min(...["$$", "\\(", "\\)", "\\[", "\\]", "\\begin{"]
+  .map(mark => all.indexOf(mark)).filter(i => i >= 0));
+const raw = at < Infinity ? [JSON.stringify(all.slice(Math.max(0, at - 40), at + 60))] : [];
+const mathEls = Array.from(document.querySelectorAll(".math"));
+return {
+  mjx: document.querySelectorAll("mjx-container").length,
+  math: mathEls.length,
+  untypeset: mathEls.filter(el => !el.querySelector("mjx-container")).map(el => el.textContent.slice(0, 80)),
+  errors: Array.from(document.querySelectorAll("mjx-merror, [data-mjx-error]"))
+    .map(el => (el.getAttribute("data-mjx-error") || el.textContent).slice(0, 80)),
+  raw_tex: raw,
+  remote_scripts: Array.from(document.querySelectorAll("script[src]")).map(s => s.getAttribute("src"))
+    .filter(src => /^(https?:)?\/\//i.test(src.trim())),
+  mathjax_scripts: Array.from(document.querySelectorAll("script[src]")).map(s => s.src)
+    .filter(src => /mathjax/i.test(src)),
+  remote_requests: performance.getEntriesByType("resource").map(r => r.name)
+    .filter(name => /^https?:/i.test(name) && !ALLOWED.includes(name)),
+  colab: Array.from(document.querySelectorAll("a[href]")).map(a => a.href)
+    .filter(href => /^https?:\/\/[^\/]*colab/i.test(href) && !ALLOWED.includes(href)),
+};
+""".replace("ALLOWED", repr(list(REMOTE_IMAGES_ALLOWED)))
+
+
+@dataclass
+class Page:
+    rel: str                        # path under the HTML folder, e.g. book/intro.html
+    mathjax: str | None = None      # MathJax's version once typeset, None if not loaded
+    images: list = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+    console: list = field(default_factory=list)
+
+
+def chromium():
+    """A headless Chromium driven by the system chromedriver; fails (never skips) if missing."""
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
+    if missing:
+        pytest.fail(f"{' and '.join(missing)} not found: the rendered-book test needs a headless browser; "
+                    "install it with `sudo apt-get install chromium chromium-driver` (make install does)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="nlpbook-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS + [f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(120)
+    driver.set_script_timeout(60)
+    return driver, profile
+
+
+def html_pages(html_dir: str) -> list[str]:
+    """Every HTML page of a build, except redirect stubs (the root index.html)."""
+    pages = []
+    for folder, _, files in os.walk(html_dir):
+        if os.path.relpath(folder, html_dir).split(os.sep)[0] in ("_static", "_sources", "_images"):
+            continue
+        for name in files:
+            path = os.path.join(folder, name)
+            if name.endswith(".html"):
+                with open(path, encoding="utf-8") as handle:
+                    if 'http-equiv="Refresh"' in handle.read(2000):
+                        continue
+                pages.append(os.path.relpath(path, html_dir))
+    return sorted(pages)
+
+
+def inspect(driver, html_dir: str, rel: str) -> Page:
+    driver.get("file://" + os.path.join(html_dir, rel))
+    page = Page(rel)
+    page.mathjax = driver.execute_async_script(WAIT_FOR_MATHJAX)
+    page.images = driver.execute_async_script(WAIT_FOR_IMAGES)
+    page.info = driver.execute_script(INSPECT)
+    page.console = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"
+                    and not e["message"].startswith(REMOTE_IMAGES_ALLOWED) and not CONSOLE_NOISE.search(e["message"])]
+    return page
+
+
+def inspect_book(html_dir: str, screenshot: str | None = SCREENSHOT) -> dict[str, Page]:
+    driver, profile = chromium()
+    try:
+        pages = {rel: inspect(driver, html_dir, rel) for rel in html_pages(html_dir)}
+        if screenshot:
+            intro = os.path.join("book", "intro.html")
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",  # the page itself 1280x1600
+                                   {"width": 1280, "height": 1600, "deviceScaleFactor": 1, "mobile": False})
+            driver.get("file://" + os.path.join(html_dir, intro))
+            driver.execute_async_script(WAIT_FOR_MATHJAX)
+            driver.save_screenshot(screenshot)
+        return pages
+    finally:
+        driver.quit()
+        subprocess.run(["rm", "-rf", profile])
+
+
+def notebook_pages(root: str = ROOT) -> list[str]:
+    """The toc pages made from notebooks, as repository paths (book/intro.ipynb)."""
+    pages = build_book.toc_pages(os.path.join(root, "_toc.yml"))
+    return [p + ".ipynb" for p in pages if os.path.exists(os.path.join(root, p + ".ipynb"))]
+
+
+def colab_url(notebook: str, root: str = ROOT) -> str:
+    with open(os.path.join(root, "_config.yml"), encoding="utf-8") as handle:
+        repo = yaml.safe_load(handle)["repository"]
+    github = repo["url"].rstrip("/").removeprefix("https://github.com/")
+    path = "/".join(p for p in (repo.get("path_to_book", "").strip("/"), notebook) if p)
+    return f"https://colab.research.google.com/github/{github}/blob/{repo.get('branch', 'main')}/{path}"
+
+
+# ---- fixtures: execute what is missing, build, load every page once --------------------------
+
+@pytest.fixture(scope="module")
+def built_book():
+    todo = build_book.to_execute()
+    if todo:
+        import test_notebooks_execute as smoke  # the same papermill run, into the same folder
+        for nb_path in todo:
+            smoke.test_notebook_runs_in_smoke_profile(nb_path)
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build_book.py"), "--out", HTML],
+                          capture_output=True, text=True, cwd=ROOT)
+    print(f"build_book.py: {time.perf_counter() - start:.1f} s")
+    if proc.returncode != 0:
+        warnings = build_book.warnings_in(proc.stdout + proc.stderr)
+        pytest.fail(f"tools/build_book.py exited {proc.returncode}; Sphinx warnings and errors:\n"
+                    + "\n".join(warnings or [proc.stderr[-5000:]]), pytrace=False)
+    return HTML
+
+
+@pytest.fixture(scope="module")
+def pages(built_book):
+    start = time.perf_counter()
+    found = inspect_book(built_book)
+    print(f"checked {len(found)} pages in Chromium in {time.perf_counter() - start:.1f} s")
+    return found
+
+
+# ---- the checks ----------------------------------------------------------------------------
+
+def test_every_toc_page_is_rendered(built_book, pages):
+    expected = {p + ".html" for p in build_book.toc_pages(os.path.join(ROOT, "_toc.yml"))}
+    missing = sorted(p for p in expected if p.replace("/", os.sep) not in pages)
+    assert not missing, f"pages in _toc.yml missing from the HTML: {missing}"
+
+
+def test_math_is_typeset_by_mathjax(pages):
+    problems = []
+    for rel, page in pages.items():
+        info = page.info
+        if info["math"] and not page.mathjax:
+            problems.append(f"{rel}: {info['math']} math elements but MathJax never loaded")
+        if page.mathjax and not str(page.mathjax)[0].isdigit():
+            problems.append(f"{rel}: MathJax {page.mathjax}")
+        if info["untypeset"]:
+            problems.append(f"{rel}: math left untypeset: {info['untypeset'][:3]}")
+        if info["errors"]:
+            problems.append(f"{rel}: MathJax errors: {info['errors'][:3]}")
+        if info["raw_tex"]:
+            problems.append(f"{rel}: raw TeX in the text: {', '.join(info['raw_tex'][:3])}")
+    assert not problems, "math does not render:\n" + "\n".join(problems)
+    assert sum(p.info["mjx"] for p in pages.values()) > 0, "no page of the book shows any typeset math"
+
+
+def test_mathjax_and_all_scripts_are_local(built_book, pages):
+    local_mathjax = "file://" + os.path.join(built_book, "_static", "mathjax") + "/"
+    problems = []
+    for rel, page in pages.items():
+        info = page.info
+        if info["remote_scripts"]:
+            problems.append(f"{rel}: remote scripts {info['remote_scripts']}")
+        if info["remote_requests"]:
+            problems.append(f"{rel}: requests to the network {info['remote_requests'][:5]}")
+        elsewhere = [src for src in info["mathjax_scripts"] if not src.startswith(local_mathjax)]
+        if elsewhere:
+            problems.append(f"{rel}: MathJax scripts not from _static/mathjax/: {elsewhere[:3]}")
+        if page.mathjax and not info["mathjax_scripts"]:
+            problems.append(f"{rel}: MathJax {page.mathjax} runs but no MathJax script was loaded")
+        with open(os.path.join(built_book, rel), encoding="utf-8") as handle:
+            in_html = re.findall(r"<script[^>]*\bsrc=\"[^\"]*mathjax[^\"]*\"", handle.read(), re.I)
+        if len(in_html) > 1:  # jupyter-book adds every .js under _static/ to every page
+            problems.append(f"{rel}: {len(in_html)} MathJax <script>s, not one (is MathJax vendored under "
+                            f"_static/? jupyter-book then loads all its files): {in_html[:2]}")
+    assert not problems, "the book needs the network (readers and CI are offline):\n" + "\n".join(problems)
+
+
+def test_no_javascript_errors(pages):
+    problems = [f"{rel}: {msg}" for rel, page in pages.items() for msg in page.console]
+    assert not problems, "JavaScript errors in the browser console:\n" + "\n".join(problems[:30])
+
+
+def test_every_image_loads(pages):
+    broken = [f"{rel}: {img['src'][:150]}" for rel, page in pages.items() for img in page.images
+              if not img["ok"] and img["src"] not in REMOTE_IMAGES_ALLOWED]
+    assert not broken, f"{len(broken)} images do not load:\n" + "\n".join(broken)
+
+
+def test_notebook_pages_link_to_their_notebook_on_colab(pages):
+    problems = []
+    for notebook in notebook_pages():
+        rel = os.path.splitext(notebook)[0].replace("/", os.sep) + ".html"
+        links = pages[rel].info["colab"] if rel in pages else []
+        expected = colab_url(notebook)
+        if not links:
+            problems.append(f"{rel}: no Colab launch link")
+        bad = [href for href in links if not (href.startswith("https://colab.research.google.com/github/")
+                                              and href.endswith(".ipynb"))]
+        if bad:
+            problems.append(f"{rel}: Colab links that do not open a notebook on GitHub: {bad}")
+        wrong = [href for href in links if href not in bad and href != expected]
+        if wrong:
+            problems.append(f"{rel}: Colab links to another notebook: {wrong} (expected {expected})")
+    assert not problems, "\n".join(problems)
+
+
+def test_intro_screenshot(pages):
+    assert os.path.getsize(SCREENSHOT) > 10_000, f"{SCREENSHOT} looks empty"
