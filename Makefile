@@ -19,7 +19,8 @@ DATA_APT := sword-text-kjv sword-text-web sword-text-sparv dict-gcide wordnet-ba
 # The headless browser the rendered-book test drives.
 BROWSER_APT := chromium chromium-driver
 MATHJAX_VERSION ?= 3.2.2
-MATHJAX_DIR := _static/mathjax
+# Not under _static/: jupyter-book 1.x adds every .js file under _static/ to every page.
+MATHJAX_DIR := _vendor/mathjax
 PROFILE ?= book
 
 STAMP := $(VENV)/.nlpbook-installed

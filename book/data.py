@@ -453,6 +453,11 @@ glove_row = ("GloVe 6B", len(glove_words),
 cover = pd.DataFrame([(f"this corpus, min_count={m}", *coverage(m)) for m in (1, 5, 20)] + [glove_row],
                      columns=["vocabulary of", "words", "WordSim-353 pairs", "SimLex-999 pairs", "analogy questions"])
 assert (np.diff(cover["words"][:3]) <= 0).all(), "a higher min_count cannot grow the vocabulary"
+known5 = {w for w, c in counter.items() if c >= 5}
+section_cover = {name: np.mean([all(w in known5 for w in q) for q in qs]) for name, qs in analogies.items()}
+worst_sections = sorted(section_cover, key=section_cover.get)[:3]
+print("analogy sections least covered at min_count=5:",
+      ", ".join(f"{name} {section_cover[name]:.0%}" for name in worst_sections))
 cover.style.format({c: "{:.1%}" for c in cover.columns[2:]}).format({"words": "{:,}"}).hide(axis="index")
 
 # %% [markdown]
@@ -467,12 +472,13 @@ share_top_tokens = float(p_raw[:top].sum())
 share_top_34 = float(p_34[:top].sum())
 rare = counts <= 5
 share_rare_raw, share_rare_34 = float(p_raw[rare].sum()), float(p_34[rare].sum())
+rare_types = float(rare.mean())  # share of the vocabulary (types, not tokens) seen <= 5 times
 assert share_top_34 < share_top_tokens and share_rare_34 > share_rare_raw, "f^(3/4) must flatten the distribution"
 top_words = [w for w, _ in counter.most_common(top)]
 print(f"top {top} words: {top_words}")
 print(f"share of all tokens taken by the top {top}: raw {share_top_tokens:.1%}   f^0.75 {share_top_34:.1%}")
 print(f"share taken by words seen <= 5 times:     raw {share_rare_raw:.1%}   f^0.75 {share_rare_34:.1%}")
-print(f"words seen exactly once: {hapax:.1%} of the vocabulary")
+print(f"words seen exactly once: {hapax:.1%} of the vocabulary; seen <= 5 times: {rare_types:.1%}")
 
 # %% [markdown]
 # ## The answer
@@ -482,7 +488,6 @@ from IPython.display import Markdown
 
 ws_cover_5, an_cover_5 = (float(cover[c].iloc[1]) for c in ("WordSim-353 pairs", "analogy questions"))
 ws_cover_glove, an_cover_glove = (float(cover[c].iloc[3]) for c in ("WordSim-353 pairs", "analogy questions"))
-known5 = {w for w, c in counter.items() if c >= 5}
 Markdown(f"""
 **Word frequencies are not just "different": they span orders of magnitude, and regularly so.**
 On the {len(tokens):,} tokens of this run the count of the word of rank $r$ falls like
@@ -491,15 +496,15 @@ frequent words (*{', '.join(top_words[:5])}*, …) are {share_top_tokens:.0%} of
 {hapax:.0%} of the {len(counts):,} distinct words occur exactly once. And the vocabulary never stops
 growing: $V \\propto N^{{{heaps_beta:.2f}}}$ (Heaps). With `min_count = 5` the vocabulary keeps
 {len(known5):,} words; {ws_cover_5:.0%} of the WordSim-353 pairs and {an_cover_5:.0%} of the analogy
-questions have all their words in it (the analogies ask about cities, currencies and countries that
-a Bible and a dictionary rarely name), against {ws_cover_glove:.0%} and {an_cover_glove:.0%} for
+questions have all their words in it (the least covered sections are
+{", ".join(f"*{n}* {section_cover[n]:.0%}" for n in worst_sections)}), against {ws_cover_glove:.0%} and {an_cover_glove:.0%} for
 GloVe's {len(glove_words):,} words.
 
 **The seed says** that because frequencies differ, negatives should be sampled with a probability
 that grows with frequency. **That is incomplete.** Sampling in proportion to raw frequency would
 spend {share_top_tokens:.0%} of all negatives on the {top} most frequent words (the list above: function
 words that say little about meaning) and {share_rare_raw:.1%} on all the words seen five times or fewer,
-although those are most of the vocabulary. Word2vec samples from $f^{{3/4}}$, which on this corpus moves
+although those are {rare_types:.0%} of the vocabulary. Word2vec samples from $f^{{3/4}}$, which on this corpus moves
 the top-{top} share to {share_top_34:.0%} and the rare-word share to {share_rare_34:.1%}: still
 increasing with frequency, but flatter. It also *discards* frequent words
 from the training text (subsampling), the other half of the same remedy. Both are derived and

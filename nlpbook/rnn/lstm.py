@@ -58,18 +58,17 @@ def _lstm_layer_fast(x: torch.Tensor, h: torch.Tensor, c: torch.Tensor, w_ih, w_
 
     Same equations as :func:`lstm_cell`. The input projection of every step is one matmul
     ``X W_ih^T`` before the loop; inside it, one ``(B, H) x (H, 4H)`` matmul gives all four
-    gates, and one ``sigmoid`` covers i, f and o together.
+    gates.
     """
-    H = h.shape[1]
-    gates_x = torch.matmul(x, w_ih.T) + (b_ih + b_hh)               # (B, T, 4H); both biases folded in
+    # unbind, not gates_x[:, t]: the backward of T slices would write T zero tensors of the
+    # full (B, T, 4H) size (quadratic in T); unbind's backward stacks the T gradients once.
+    gates_x = (torch.matmul(x, w_ih.T) + (b_ih + b_hh)).unbind(1)   # T x (B, 4H); both biases folded in
     outputs = []
-    for t in range(x.shape[1]):
-        gates = torch.addmm(gates_x[:, t], h, w_hh.T)               # (B, 4H), one matmul per step
-        ifo = torch.sigmoid(torch.cat([gates[:, :2 * H], gates[:, 3 * H:]], dim=1))
-        i, f, o = ifo[:, :H], ifo[:, H:2 * H], ifo[:, 2 * H:]
-        g = torch.tanh(gates[:, 2 * H:3 * H])
-        c = f * c + i * g
-        h = o * torch.tanh(c)
+    for gx in gates_x:
+        gates = torch.addmm(gx, h, w_hh.T)                          # (B, 4H), one matmul per step
+        a_i, a_f, a_g, a_o = gates.chunk(4, dim=1)
+        c = torch.sigmoid(a_f) * c + torch.sigmoid(a_i) * torch.tanh(a_g)
+        h = torch.sigmoid(a_o) * torch.tanh(c)
         outputs.append(h)
     return torch.stack(outputs, dim=1), h, c
 
@@ -139,8 +138,8 @@ class LSTM(nn.Module):
                 layer_input, h, c = _lstm_layer_fast(layer_input, h0[k], c0[k], *weights)
             else:
                 h, c, outputs = h0[k], c0[k], []
-                for t in range(layer_input.shape[1]):               # explicit: one cell call per step
-                    h, c = lstm_cell(layer_input[:, t], (h, c), *weights)
+                for x_t in layer_input.unbind(1):                   # explicit: one cell call per step
+                    h, c = lstm_cell(x_t, (h, c), *weights)
                     outputs.append(h)
                 layer_input = torch.stack(outputs, dim=1)           # (B, T, H) feeds the next layer
             final_h.append(h)

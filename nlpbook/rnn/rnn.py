@@ -113,19 +113,18 @@ class RNN(nn.Module):
         return x, torch.stack(last_states, dim=0)
 
     # --- the fast path: the same function in torch's fused nn.RNN, weights copied -------------
-    @torch.no_grad()
     def to_torch(self) -> nn.RNN:
         r"""An ``nn.RNN(batch_first=True, nonlinearity='tanh')`` holding copies of these weights."""
         ref = nn.RNN(self.input_size, self.hidden_size, self.num_layers, nonlinearity="tanh",
                      bias=self.bias, batch_first=True)
         ref = ref.to(device=self.layers[0].cell.weight_hh.device, dtype=self.layers[0].cell.weight_hh.dtype)
-        for l, layer in enumerate(self.layers):
-            for name, p in layer.cell.named_parameters():
-                getattr(ref, f"{name}_l{l}").copy_(p)
+        with torch.no_grad():
+            for l, layer in enumerate(self.layers):
+                for name, p in layer.cell.named_parameters():
+                    getattr(ref, f"{name}_l{l}").copy_(p)
         return ref
 
     @classmethod
-    @torch.no_grad()
     def from_torch(cls, ref: nn.RNN) -> "RNN":
         r"""Our RNN with copies of an ``nn.RNN``'s weights (tanh, unidirectional, batch_first)."""
         if not isinstance(ref, nn.RNN) or ref.nonlinearity != "tanh" or ref.bidirectional or not ref.batch_first:
@@ -135,9 +134,10 @@ class RNN(nn.Module):
             raise ValueError("nn.RNN with proj_size is not supported")
         ours = cls(ref.input_size, ref.hidden_size, ref.num_layers, ref.bias)
         ours = ours.to(device=ref.weight_hh_l0.device, dtype=ref.weight_hh_l0.dtype)
-        for l, layer in enumerate(ours.layers):
-            for name, p in layer.cell.named_parameters():
-                p.copy_(getattr(ref, f"{name}_l{l}"))
+        with torch.no_grad():
+            for l, layer in enumerate(ours.layers):
+                for name, p in layer.cell.named_parameters():
+                    p.copy_(getattr(ref, f"{name}_l{l}"))
         return ours
 
 

@@ -113,7 +113,6 @@ class RecurrentRegressor(nn.Module):
         return self.readout(outputs[:, -1]).squeeze(-1)   # (B,)
 
 
-@torch.no_grad()
 def adding_problem_mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
     """Mean squared error of ``model(x)`` against ``y`` (in eval mode, chunked to bound memory)."""
     if x.shape[0] != y.shape[0]:
@@ -121,8 +120,9 @@ def adding_problem_mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch
     was_training = model.training
     model.eval()
     total = 0.0
-    for start in range(0, x.shape[0], batch_size):
-        prediction = model(x[start:start + batch_size])
-        total += ((prediction - y[start:start + batch_size]) ** 2).sum().item()
+    with torch.no_grad():                                 # evaluation: no graph
+        for start in range(0, x.shape[0], batch_size):
+            prediction = model(x[start:start + batch_size])
+            total += ((prediction - y[start:start + batch_size]) ** 2).sum().item()
     model.train(was_training)
     return total / x.shape[0]

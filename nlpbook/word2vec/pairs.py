@@ -8,6 +8,7 @@ The API, used by both word2vec chapters (shapes in brackets, ``N`` tokens, ``W``
     contexts, mask, centers = cbow_windows(ids, W, generator, pad_id=0, sentence_ids=...)
                                                                      # (P, 2W), (P, 2W), (P,)
     for centers_b, contexts_b in shuffled_batches(centers, contexts, batch_size=..., generator=g): ...
+    context_ids, used = context_grid(ids, W, generator, sentence_ids=...)  # (N, 2W), (N, 2W): both read off this
 
 **Dynamic window.** word2vec.c does not use every word within ``W`` positions of the center.
 For each center position it draws ``b = next_random % W`` and uses the context positions
@@ -34,7 +35,7 @@ import torch
 
 __all__ = [
     "concat_sentences", "draw_effective_windows", "skipgram_pairs", "skipgram_pairs_reference",
-    "cbow_windows", "cbow_windows_reference", "shuffled_batches",
+    "cbow_windows", "cbow_windows_reference", "context_grid", "shuffled_batches",
 ]
 
 
@@ -93,13 +94,17 @@ def _check_inputs(ids, window, sentence_ids, effective_windows, generator):
     return ids, sentence_ids.long(), effective_windows.long()
 
 
-def _context_grid(ids, window, sentence_ids, effective_windows):
+def context_grid(ids: torch.Tensor, window: int, generator: torch.Generator | None = None, *,
+                 sentence_ids: torch.Tensor | None = None,
+                 effective_windows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """For every position t and offset j in -W..-1, 1..W: the context id and whether it is used.
 
     Returns ``context_ids`` (N, 2W) and ``used`` (N, 2W) bool, where column k holds offset
     ``offsets[k]`` (ascending, 0 skipped) and ``used[t, k]`` means position ``t + offsets[k]``
     exists, lies in the same sentence, and ``|offsets[k]| <= effective_windows[t]``.
+    Skip-gram and CBOW examples are both read off this grid.
     """
+    ids, sentence_ids, effective_windows = _check_inputs(ids, window, sentence_ids, effective_windows, generator)
     n = ids.numel()
     offsets = torch.cat([torch.arange(-window, 0), torch.arange(1, window + 1)]).to(ids.device)  # (2W,)
     positions = torch.arange(n, device=ids.device)[:, None] + offsets[None, :]                   # (N, 2W)
@@ -120,9 +125,9 @@ def skipgram_pairs(ids: torch.Tensor, window: int, generator: torch.Generator | 
     the order is word2vec.c's (see the module docstring). ``effective_windows`` (N,) fixes the
     window draws; otherwise they come from ``generator``.
     """
-    ids, sentence_ids, effective_windows = _check_inputs(ids, window, sentence_ids, effective_windows, generator)
-    context_ids, used = _context_grid(ids, window, sentence_ids, effective_windows)
-    centers = ids[:, None].expand_as(context_ids)[used]      # boolean indexing walks row-major
+    context_ids, used = context_grid(ids, window, generator, sentence_ids=sentence_ids,
+                                     effective_windows=effective_windows)
+    centers = ids.long()[:, None].expand_as(context_ids)[used]   # boolean indexing walks row-major
     return centers, context_ids[used]
 
 
@@ -151,11 +156,11 @@ def cbow_windows(ids: torch.Tensor, window: int, generator: torch.Generator | No
     yield no row, as in word2vec.c (``if (cw)``). The model must use ``mask``, not ``pad_id``,
     to tell padding apart: ``pad_id`` may be a real word's id.
     """
-    ids, sentence_ids, effective_windows = _check_inputs(ids, window, sentence_ids, effective_windows, generator)
-    context_ids, used = _context_grid(ids, window, sentence_ids, effective_windows)
+    context_ids, used = context_grid(ids, window, generator, sentence_ids=sentence_ids,
+                                     effective_windows=effective_windows)
     keep = used.any(dim=1)
     contexts = torch.where(used, context_ids, torch.full_like(context_ids, pad_id))
-    return contexts[keep], used[keep], ids[keep]
+    return contexts[keep], used[keep], ids.long()[keep]
 
 
 def cbow_windows_reference(ids: Sequence[int], window: int, effective_windows: Sequence[int],

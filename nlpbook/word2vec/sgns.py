@@ -262,6 +262,7 @@ class Word2VecConfig:
     share_negatives: int = 8    # examples per group sharing K negatives (1 = word2vec.c's scheme)
     chunk_tokens: int = 200_000  # tokens turned into examples at once (bounds memory)
     ns_exponent: float = 0.75
+    noise_table_size: int = 10_000_000  # word2vec.c uses 1e8; 1e7 keeps every share within 1e-7
     seed: int = 0
 
     def start_alpha(self) -> float:
@@ -324,7 +325,7 @@ def train_word2vec(ids: torch.Tensor, sentence: torch.Tensor, counts, config: Wo
     generator = torch.Generator(device=device).manual_seed(config.seed)
     cpu_generator = torch.Generator().manual_seed(config.seed)
     in_vectors, out_vectors = init_word2vec_weights(vocab_size, config.vector_size, cpu_generator, device=device)
-    noise = NoiseDistribution(counts, config.ns_exponent, device=device)
+    noise = NoiseDistribution(counts, config.ns_exponent, config.noise_table_size, device=device)
     keep = torch.from_numpy(keep_probability(counts, config.sample)).float().to(device)
     ids, sentence = ids.to(device), sentence.to(device)
     n = ids.shape[0]

@@ -1,0 +1,64 @@
+"""nlpbook.rnn.lstm against nn.LSTM (float64, weights copied), fast path against explicit."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from nlpbook.rnn.lstm import LSTM, lstm_cell, lstm_parameter_count
+
+F64 = torch.float64
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_matches_nn_lstm(fast, num_layers):
+    torch.manual_seed(0)
+    ref = nn.LSTM(3, 5, num_layers=num_layers, batch_first=True, dtype=F64)
+    ours = LSTM(3, 5, num_layers, fast=fast, dtype=F64)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(4, 7, 3, dtype=F64, requires_grad=True)
+    state = (torch.randn(num_layers, 4, 5, dtype=F64), torch.randn(num_layers, 4, 5, dtype=F64))
+    out_ref, (h_ref, c_ref) = ref(x, state)
+    out, (h, c) = ours(x, state)
+    for a, b in ((out, out_ref), (h, h_ref), (c, c_ref)):
+        torch.testing.assert_close(a, b)
+
+    def grads(o, hn, cn, params):
+        w = torch.linspace(-1, 1, o.numel(), dtype=F64).view_as(o)
+        return torch.autograd.grad((o * w).sum() + (hn ** 2).sum() + cn.sum(), [x, *params])
+
+    for a, b in zip(grads(out, h, c, list(ours.parameters())), grads(out_ref, h_ref, c_ref, list(ref.parameters()))):
+        torch.testing.assert_close(a, b)
+
+
+def test_cell_path_gradient_is_the_forget_gate():
+    """dc_t/dc_{t-1} = diag(f_t): check against autograd for one step."""
+    torch.manual_seed(1)
+    H = 3
+    w_ih, w_hh = torch.randn(4 * H, 2, dtype=F64), torch.randn(4 * H, H, dtype=F64)
+    b_ih, b_hh = torch.randn(4 * H, dtype=F64), torch.randn(4 * H, dtype=F64)
+    x, h = torch.randn(1, 2, dtype=F64), torch.randn(1, H, dtype=F64)
+    c = torch.randn(1, H, dtype=F64)
+    jac = torch.autograd.functional.jacobian(lambda c_: lstm_cell(x, (h, c_), w_ih, w_hh, b_ih, b_hh)[1], c)
+    f = torch.sigmoid(x @ w_ih[H:2 * H].T + b_ih[H:2 * H] + h @ w_hh[H:2 * H].T + b_hh[H:2 * H])
+    torch.testing.assert_close(jac.reshape(H, H), torch.diag(f[0]))
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_parameter_count_formula(layers):
+    counted = sum(p.numel() for p in nn.LSTM(7, 11, num_layers=layers).parameters())
+    assert lstm_parameter_count(7, 11, layers) == counted
+    assert sum(p.numel() for p in LSTM(7, 11, layers).parameters()) == counted
+
+
+def test_bad_inputs_raise_clear_errors():
+    lstm = LSTM(3, 4, 2)
+    with pytest.raises(ValueError, match="input_size=3"):
+        lstm(torch.randn(2, 5, 4))
+    with pytest.raises(ValueError, match="c0 must have shape"):
+        lstm(torch.randn(2, 5, 3), (torch.zeros(2, 2, 4), torch.zeros(1, 2, 4)))
+    with pytest.raises(ValueError, match="pair"):
+        lstm(torch.randn(2, 5, 3), torch.zeros(2, 2, 4))
+    with pytest.raises(TypeError, match="float64"):
+        lstm(torch.randn(2, 5, 3, dtype=F64))
