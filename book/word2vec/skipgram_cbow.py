@@ -45,7 +45,7 @@ MIN_COUNT = run.profile.pick(smoke=4, book=5)
 WINDOW = 4                      # the largest window; each position draws its own (see below)
 DIM = run.profile.pick(smoke=16, book=64, full=100)
 BATCH = 1024
-LR = 0.03
+LR = 0.01
 EPOCHS_SKIPGRAM = run.profile.pick(smoke=1, book=1, full=3)
 EPOCHS_CBOW = run.profile.pick(smoke=1, book=4, full=12)   # CBOW is cheaper per pass (see below)
 TIMED_VOCAB_SIZES = run.profile.pick(smoke=[250, 1_000, 4_000],
@@ -625,10 +625,10 @@ one example per position. So the seed is right about which predicts what.
   place of $v_c$ and a $1/m$ share to each context word); checked against autograd in float64 above.
 - *The full softmax costs $O(|V|)$ per example.* Going from |V| = {timing['|V|'].iloc[0]:,} to
   {timing['|V|'].iloc[-1]:,} made one skip-gram pair {growth:.1f}x slower (log-log slope
-  {slope:.2f}; 1 is linear), while scoring only 6 words per pair took
-  {timing['6 words (µs per pair)'].min():.1f}–{timing['6 words (µs per pair)'].max():.1f} µs at every
-  size, {full_over_six:.0f}x less than the full softmax at the largest. That is the reason for
-  negative sampling, the second half of the question.
+  {slope:.2f}; 1 is linear), while scoring only 6 words per pair took between
+  {timing['6 words (µs per pair)'].min():.1f} and {timing['6 words (µs per pair)'].max():.1f} µs
+  across the sizes, {full_over_six:.0f}x less than the full softmax at the largest. That is the
+  reason for negative sampling, the second half of the question.
 - *CBOW is cheaper per pass.* It makes one softmax per position, skip-gram one per context
   word: here {sg['examples per pass']:,} skip-gram examples against {cb['examples per pass']:,}
   CBOW examples per pass ({sg['examples per pass'] / cb['examples per pass']:.2f} per position; $W + 1$ =
@@ -646,7 +646,9 @@ one example per position. So the seed is right about which predicts what.
 # word the whole $\partial J/\partial h$ rather than the $\frac{1}{m}$ share the derivation
 # prescribes (word2vec.c does the same), so its input vectors move $m$ times faster than the
 # exact gradient says; with `cbow_mean=0` (a sum) it divides by $m$ instead. Our CBOW uses the
-# exact gradient. The installed gensim source says so itself:
+# exact gradient. The installed gensim source says so itself: `neu1` is $h$ (divided by the
+# count only for the mean), `work` is the error $-\alpha\,\partial J/\partial h$ (divided by the
+# count only for the sum), and the last line adds `work` to every context word's input vector.
 
 # %%
 import importlib.util, os
@@ -655,8 +657,8 @@ pyx = gensim_spec and os.path.join(gensim_spec.submodule_search_locations[0], "m
 if pyx and os.path.exists(pyx):
     lines = open(pyx, encoding="utf-8").read().splitlines()
     start = next(i for i, line in enumerate(lines) if "void w2v_fast_sentence_cbow_hs(" in line)
-    shown = [f"{i + 1:4d}  {lines[i]}" for i in range(start, start + 100)
-             if "cbow_mean" in lines[i] or "inv_count" in lines[i] or "our_saxpy(&size, &words_lockf" in lines[i]]
+    wanted = ("if cbow_mean", "if not cbow_mean", "sscal(", "inv_count = ONEF", "words_lockf[indexes")
+    shown = [f"{i + 1:4d}  {lines[i]}" for i in range(start, start + 100) if any(w in lines[i] for w in wanted)]
     assert any("if not cbow_mean" in line for line in shown), "gensim's CBOW update changed; revisit this note"
     print("gensim/models/word2vec_inner.pyx, w2v_fast_sentence_cbow_hs:\n" + "\n".join(shown))
 else:

@@ -258,8 +258,8 @@ class Word2VecConfig:
     sg: int = 1                 # 1 skip-gram, 0 CBOW
     alpha: float | None = None  # start learning rate; None: 0.025 for skip-gram, 0.05 for CBOW (gensim's)
     min_alpha: float = 1e-4
-    batch_size: int = 4096      # pairs (skip-gram) or windows (CBOW) per step
-    share_negatives: int = 8    # examples per group sharing K negatives (1 = word2vec.c's scheme)
+    batch_size: int = 1024      # pairs (skip-gram) or windows (CBOW) per step
+    share_negatives: int = 4    # examples per group sharing K negatives (1 = word2vec.c's scheme)
     chunk_tokens: int = 200_000  # tokens turned into examples at once (bounds memory)
     ns_exponent: float = 0.75
     noise_table_size: int = 10_000_000  # word2vec.c uses 1e8; 1e7 keeps every share within 1e-7
