@@ -36,7 +36,6 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml Makefile | $(PY)
-	$(PIP) install -q --upgrade pip
 	@# torch first, from the spec above, unless the venv already has a torch >= 2.2.
 	@$(PY) -c "import torch, sys; sys.exit(0 if tuple(map(int, torch.__version__.split('+')[0].split('.')[:2])) >= (2, 2) else 1)" 2>/dev/null \
 	  || $(PIP) install -q "$(TORCH_SPEC)"

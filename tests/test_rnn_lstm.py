@@ -18,7 +18,8 @@ def test_matches_nn_lstm(fast, num_layers):
     ours = LSTM(3, 5, num_layers, fast=fast, dtype=F64)
     ours.load_state_dict(ref.state_dict())
     x = torch.randn(4, 7, 3, dtype=F64, requires_grad=True)
-    state = (torch.randn(num_layers, 4, 5, dtype=F64), torch.randn(num_layers, 4, 5, dtype=F64))
+    state = (torch.randn(num_layers, 4, 5, dtype=F64, requires_grad=True),
+             torch.randn(num_layers, 4, 5, dtype=F64, requires_grad=True))
     out_ref, (h_ref, c_ref) = ref(x, state)
     out, (h, c) = ours(x, state)
     for a, b in ((out, out_ref), (h, h_ref), (c, c_ref)):
@@ -26,7 +27,7 @@ def test_matches_nn_lstm(fast, num_layers):
 
     def grads(o, hn, cn, params):
         w = torch.linspace(-1, 1, o.numel(), dtype=F64).view_as(o)
-        return torch.autograd.grad((o * w).sum() + (hn ** 2).sum() + cn.sum(), [x, *params])
+        return torch.autograd.grad((o * w).sum() + (hn ** 2).sum() + cn.sum(), [x, *state, *params])
 
     for a, b in zip(grads(out, h, c, list(ours.parameters())), grads(out_ref, h_ref, c_ref, list(ref.parameters()))):
         torch.testing.assert_close(a, b)
@@ -62,3 +63,26 @@ def test_bad_inputs_raise_clear_errors():
         lstm(torch.randn(2, 5, 3), torch.zeros(2, 2, 4))
     with pytest.raises(TypeError, match="float64"):
         lstm(torch.randn(2, 5, 3, dtype=F64))
+
+
+def test_fast_path_without_state_gradients_and_under_no_grad():
+    """Only the output used (h_n, c_n get no gradient), and inference without autograd."""
+    torch.manual_seed(2)
+    ref = nn.LSTM(3, 4, batch_first=True, dtype=F64)
+    ours = LSTM(3, 4, fast=True, dtype=F64)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(2, 6, 3, dtype=F64, requires_grad=True)
+    g_ours = torch.autograd.grad(ours(x)[0][:, -1].sum(), x)[0]
+    g_ref = torch.autograd.grad(ref(x)[0][:, -1].sum(), x)[0]
+    torch.testing.assert_close(g_ours, g_ref)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x)[0], ref(x)[0])
+
+
+def test_fast_path_passes_gradcheck():
+    torch.manual_seed(3)
+    ours = LSTM(2, 3, fast=True, dtype=F64)
+    x = torch.randn(2, 4, 2, dtype=F64, requires_grad=True)
+    h0 = torch.randn(1, 2, 3, dtype=F64, requires_grad=True)
+    c0 = torch.randn(1, 2, 3, dtype=F64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a, b, c: ours(a, (b, c))[0], (x, h0, c0))

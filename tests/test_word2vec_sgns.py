@@ -123,12 +123,14 @@ def test_sgns_gradients_equal_autograd_float64(groups):
     v = model.in_vectors.weight[center].detach().requires_grad_()
     u_pos = model.out_vectors.weight[context].detach().requires_grad_()
     u_neg = model.out_vectors.weight[negatives].detach().requires_grad_()
-    ours_loss, grad_v, grad_pos, grad_neg = sgns_gradients(v.detach(), u_pos.detach(), u_neg.detach())
+    skip = (per_pair == context.unsqueeze(1)).view(groups, B // groups, K)   # word2vec.c skips w_k = o
+    assert skip.any(), "the test should include a negative equal to its positive"
+    ours_loss, grad_v, grad_pos, grad_neg = sgns_gradients(v.detach(), u_pos.detach(), u_neg.detach(), skip)
     torch.testing.assert_close(ours_loss, loss.detach())
     # Autograd on the same loss written from the gathered rows.
     positive = (u_pos * v).sum(1)
     negative = torch.bmm(v.view(groups, B // groups, -1), u_neg.transpose(1, 2))
-    ref = (torch.nn.functional.softplus(-positive).sum() + torch.nn.functional.softplus(negative).sum())
+    ref = (torch.nn.functional.softplus(-positive).sum() + (torch.nn.functional.softplus(negative) * ~skip).sum())
     ref_v, ref_pos, ref_neg = torch.autograd.grad(ref, (v, u_pos, u_neg))
     torch.testing.assert_close(grad_v, ref_v)
     torch.testing.assert_close(grad_pos, ref_pos)
@@ -166,8 +168,9 @@ def test_cbow_step_matches_word2vec_rule():
     mask64 = mask.double().unsqueeze(2)
     h = ((in_w[context] * mask64).sum(1) / mask.sum(1, keepdim=True)).requires_grad_()
     u_c, u_neg = out_w[center].requires_grad_(), out_w[negatives].requires_grad_()
+    real = (negatives != center.unsqueeze(1)).unsqueeze(2)
     loss = (torch.nn.functional.softplus(-(u_c * h).sum(1)).sum()
-            + torch.nn.functional.softplus(torch.bmm(u_neg, h.unsqueeze(2))).sum())
+            + (torch.nn.functional.softplus(torch.bmm(u_neg, h.unsqueeze(2))) * real).sum())
     grad_h, grad_c, grad_neg = torch.autograd.grad(loss, (h, u_c, u_neg))
     expected_in, expected_out = in_w.clone(), out_w.clone()
     for b in range(B):
@@ -206,10 +209,15 @@ def test_explicit_model_rejects_mismatched_shapes():
 
 # ------------------------------------------------------------------------------------- trainer
 
-def _toy_corpus(n_sentences=400, seed=0):
-    """Two topics that never mix: words of one topic must end up closer to each other."""
+def _toy_corpus(n_sentences=1000, seed=0):
+    """Two topics that never mix: words of one topic must end up closer to each other.
+
+    100 words a topic: a batch update sums the updates of repeated words, so a vocabulary far
+    smaller than the batch (20 words, 256 pairs) makes every step a huge one and diverges,
+    like a too-large learning rate; real vocabularies have tens of thousands of words.
+    """
     rng = np.random.default_rng(seed)
-    topics = [[f"a{i}" for i in range(10)], [f"b{i}" for i in range(10)]]
+    topics = [[f"a{i}" for i in range(100)], [f"b{i}" for i in range(100)]]
     return [list(rng.choice(topics[k % 2], size=12)) for k in range(n_sentences)]
 
 
@@ -221,12 +229,12 @@ def test_trainer_learns_topics_and_is_reproducible():
     counts = np.bincount(ids.numpy(), minlength=len(itos))
     for sg in (1, 0):
         config = Word2VecConfig(vector_size=16, window=3, negative=3, epochs=3, sample=0, sg=sg,
-                                batch_size=256, share_negatives=8, seed=7,
+                                batch_size=128, share_negatives=4, seed=7,
                                 noise_table_size=10_000)
         first = train_word2vec(ids, sentence, counts, config, n_raw=n_raw, loss_every=1)
         second = train_word2vec(ids, sentence, counts, config, n_raw=n_raw)
         assert torch.equal(first.in_vectors, second.in_vectors), "same seed must give the same vectors"
-        assert first.losses[-1] < first.losses[0]
+        assert np.mean(first.losses[-5:]) < 0.8 * first.losses[0], "the loss must fall"
         unit = torch.nn.functional.normalize(first.in_vectors, dim=1)
         topic = torch.tensor([w.startswith("a") for w in itos])
         sims = unit @ unit.T

@@ -53,24 +53,91 @@ def lstm_cell(x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], w_ih: t
     return h_t, c_t
 
 
+class _FusedLSTMLayer(torch.autograd.Function):
+    r"""One LSTM layer over a whole sequence with a hand-written backward pass (BPTT).
+
+    Forward, time-major inside (``T`` first, so each step's slice is contiguous):
+    ``A = X W_ih^T + b`` for all steps in one matmul, then per step one matmul
+    ``a_t = A_t + h_{t-1} W_hh^T`` and the activations ``[i, f, g, o]`` of :func:`lstm_cell`.
+
+    Backward, from ``t = T`` down to 1, with :math:`\delta h_t` (from the output and from step
+    ``t + 1``) and :math:`\delta c_t`:
+
+    $$\delta c_t \mathrel{+}= \delta h_t \odot o_t \odot (1 - \tanh^2 c_t)$$
+    $$\delta[i, f, g, o]_t = [\delta c_t \odot g_t,\ \delta c_t \odot c_{t-1},\ \delta c_t \odot i_t,\ \delta h_t \odot \tanh c_t]$$
+    $$\delta a_t = \delta[i, f, g, o]_t \odot [\sigma', \sigma', \tanh', \sigma'],\qquad
+    \delta h_{t-1} = \delta a_t W_{hh},\qquad \delta c_{t-1} = \delta c_t \odot f_t$$
+
+    and after the loop, for all steps at once: :math:`\delta W_{hh} = \sum_t \delta a_t^\top h_{t-1}`,
+    :math:`\delta W_{ih} = \sum_t \delta a_t^\top x_t`, :math:`\delta b = \sum_t \delta a_t`,
+    :math:`\delta x_t = \delta a_t W_{ih}`. Autograd would record ~25 nodes per step; this
+    runs ~9 kernels per step and four large matmuls.
+    """
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, bias):
+        B, T, I = x.shape
+        H = h0.shape[1]
+        pre_x = torch.matmul(x.transpose(0, 1), w_ih.T) + bias          # (T, B, 4H), all steps at once
+        hs = x.new_empty(T + 1, B, H)                                   # h_0 .. h_T
+        cs = x.new_empty(T + 1, B, H)                                   # c_0 .. c_T
+        acts = x.new_empty(T, B, 4 * H)                                 # [i, f, g, o] per step
+        hs[0], cs[0] = h0, c0
+        for t in range(T):
+            a = torch.addmm(pre_x[t], hs[t], w_hh.T)                    # (B, 4H)
+            act = acts[t]
+            torch.sigmoid(a, out=act)
+            torch.tanh(a[:, 2 * H:3 * H], out=act[:, 2 * H:3 * H])     # g uses tanh
+            i, f, g, o = act.chunk(4, dim=1)
+            c = torch.addcmul(f * cs[t], i, g)                          # c_t = f c_{t-1} + i g
+            cs[t + 1] = c
+            torch.mul(o, torch.tanh(c), out=hs[t + 1])                  # h_t = o tanh(c_t)
+        ctx.save_for_backward(x, w_ih, w_hh, hs, cs, acts)
+        return hs[1:].transpose(0, 1).contiguous(), hs[T].clone(), cs[T].clone()
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, d_output, d_h_last, d_c_last):
+        x, w_ih, w_hh, hs, cs, acts = ctx.saved_tensors
+        B, T, I = x.shape
+        H = hs.shape[2]
+        d_output = torch.zeros_like(hs[1:]) if d_output is None else d_output.transpose(0, 1).contiguous()  # (T, B, H)
+        dh = torch.zeros_like(hs[0]) if d_h_last is None else d_h_last.clone()
+        dc = torch.zeros_like(cs[0]) if d_c_last is None else d_c_last.clone()
+        # Everything that does not depend on the backward recursion, for all steps at once.
+        tanh_c = torch.tanh(cs[1:])                                     # (T, B, H)
+        i_all, f_all, g_all, o_all = acts.chunk(4, dim=2)
+        dc_from_h = o_all * (1 - tanh_c * tanh_c)                        # dc_t/dh_t factor
+        local = acts * (1 - acts)                                        # sigma' for i, f, o ...
+        local[:, :, 2 * H:3 * H] = 1 - g_all * g_all                     # ... tanh' for g
+        d_pre = torch.empty_like(acts)                                   # delta a_t, (T, B, 4H)
+        for t in range(T - 1, -1, -1):
+            dh = dh + d_output[t]
+            dc = torch.addcmul(dc, dh, dc_from_h[t])
+            d_i, d_f, d_g, d_o = d_pre[t].chunk(4, dim=1)
+            torch.mul(dc, g_all[t], out=d_i)
+            torch.mul(dc, cs[t], out=d_f)
+            torch.mul(dc, i_all[t], out=d_g)
+            torch.mul(dh, tanh_c[t], out=d_o)
+            d_pre[t].mul_(local[t])
+            dh = torch.mm(d_pre[t], w_hh)                                # delta h_{t-1}
+            dc = dc * f_all[t]                                           # delta c_{t-1}, the cell path
+        flat = d_pre.reshape(T * B, 4 * H)
+        d_w_hh = flat.T @ hs[:-1].reshape(T * B, H)
+        d_w_ih = flat.T @ x.transpose(0, 1).reshape(T * B, I)
+        d_bias = flat.sum(0)
+        d_x = (d_pre @ w_ih).transpose(0, 1)
+        return d_x, dh, dc, d_w_ih, d_w_hh, d_bias
+
+
 def _lstm_layer_fast(x: torch.Tensor, h: torch.Tensor, c: torch.Tensor, w_ih, w_hh, b_ih, b_hh):
     """The LSTM over a whole sequence, fused: ``x`` (B, T, I) -> ((B, T, H), h (B, H), c (B, H)).
 
-    Same equations as :func:`lstm_cell`. The input projection of every step is one matmul
-    ``X W_ih^T`` before the loop; inside it, one ``(B, H) x (H, 4H)`` matmul gives all four
-    gates.
+    Same equations as :func:`lstm_cell`: the input projection of every step is one matmul
+    before the loop, each step one ``(B, H) x (H, 4H)`` matmul for all four gates, and the
+    backward pass is written by hand (:class:`_FusedLSTMLayer`) instead of recorded by autograd.
     """
-    # unbind, not gates_x[:, t]: the backward of T slices would write T zero tensors of the
-    # full (B, T, 4H) size (quadratic in T); unbind's backward stacks the T gradients once.
-    gates_x = (torch.matmul(x, w_ih.T) + (b_ih + b_hh)).unbind(1)   # T x (B, 4H); both biases folded in
-    outputs = []
-    for gx in gates_x:
-        gates = torch.addmm(gx, h, w_hh.T)                          # (B, 4H), one matmul per step
-        a_i, a_f, a_g, a_o = gates.chunk(4, dim=1)
-        c = torch.sigmoid(a_f) * c + torch.sigmoid(a_i) * torch.tanh(a_g)
-        h = torch.sigmoid(a_o) * torch.tanh(c)
-        outputs.append(h)
-    return torch.stack(outputs, dim=1), h, c
+    return _FusedLSTMLayer.apply(x, h, c, w_ih, w_hh, b_ih + b_hh)
 
 
 class LSTM(nn.Module):

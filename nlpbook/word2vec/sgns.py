@@ -22,12 +22,20 @@ $\\frac{1}{|C|}\\partial\\ell/\\partial h$ (the true gradient of the mean); we d
 
 **The fast path.** word2vec.c updates one pair at a time from many threads without locks
 (Hogwild). Python cannot loop over tens of millions of pairs, so :func:`sgns_step` takes a
-batch of $B$ pairs at once: one gather of the $K+1$ target rows, one batched matrix product,
-the hand-derived gradients above, and ``index_add_`` of the updates into the two weight
+batch of $B$ pairs at once: gathers of the rows it needs, batched matrix products, the
+hand-derived gradients above, and ``index_add_`` of the updates into the two weight
 matrices. ``index_add_`` sums the updates of a word that occurs several times in a batch,
 exactly what SGD on the summed loss does; no autograd graph and no dense gradient of the
 $(V, D)$ matrices is ever built, which is why this is faster than ``nn.Embedding(sparse=True)``
-with an optimizer (that path builds a sparse gradient tensor, coalesces it, then applies it).
+with an optimizer (that path builds a sparse gradient, coalesces it, then applies it).
+Groups of $P$ consecutive pairs share their $K$ negatives (``share_negatives``), which makes
+the negative scores one batched matrix product and cuts the scattered rows $P$-fold.
+
+Limits of batching: the $n$ updates of a word repeated $n$ times in a batch are computed
+from the same starting vectors, as one step $n$ times larger, where word2vec.c takes $n$
+small steps that each see the last. With a vocabulary of tens of thousands of words and
+batches of about a thousand pairs this costs little (the book measures it against gensim);
+with a vocabulary not much larger than the batch it diverges like a too-large learning rate.
 """
 from __future__ import annotations
 
@@ -73,7 +81,8 @@ class SkipGramNS(nn.Module):
     def forward(self, center: torch.Tensor, context: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
         """``center (B,)``, ``context (B,)``, ``negatives (B, K)`` -> loss ``(B,)``.
 
-        $\\ell = -\\log\\sigma(u_o^\\top v_c) - \\sum_k \\log\\sigma(-u_{w_k}^\\top v_c)$
+        $\\ell = -\\log\\sigma(u_o^\\top v_c) - \\sum_k \\log\\sigma(-u_{w_k}^\\top v_c)$, where, as in
+        word2vec.c, a negative that happens to be the positive word itself is skipped.
         """
         _check_pairs(center, context, negatives)
         v_c = self.in_vectors(center)                                   # (B, D)
@@ -81,7 +90,8 @@ class SkipGramNS(nn.Module):
         u_neg = self.out_vectors(negatives)                             # (B, K, D)
         positive = (u_o * v_c).sum(-1)                                  # (B,)
         negative = torch.bmm(u_neg, v_c.unsqueeze(2)).squeeze(2)        # (B, K)
-        return -F.logsigmoid(positive) - F.logsigmoid(-negative).sum(-1)
+        real = (negatives != context.unsqueeze(1)).to(negative.dtype)   # (B, K): 0 where w_k = o
+        return -F.logsigmoid(positive) - (F.logsigmoid(-negative) * real).sum(-1)
 
 
 class CBOWNS(nn.Module):
@@ -112,7 +122,8 @@ class CBOWNS(nn.Module):
         u_neg = self.out_vectors(negatives)                              # (B, K, D)
         positive = (u_c * h).sum(-1)
         negative = torch.bmm(u_neg, h.unsqueeze(2)).squeeze(2)
-        return -F.logsigmoid(positive) - F.logsigmoid(-negative).sum(-1)
+        real = (negatives != center.unsqueeze(1)).to(negative.dtype)    # skip w_k = c, as word2vec.c
+        return -F.logsigmoid(positive) - (F.logsigmoid(-negative) * real).sum(-1)
 
 
 def _check_pairs(center, context, negatives):
@@ -126,7 +137,8 @@ def _check_pairs(center, context, negatives):
 # The hand-derived gradients and the fused update (the fast path).
 # ----------------------------------------------------------------------------------------------
 
-def sgns_gradients(v: torch.Tensor, u_pos: torch.Tensor, u_neg: torch.Tensor, want_loss: bool = True):
+def sgns_gradients(v: torch.Tensor, u_pos: torch.Tensor, u_neg: torch.Tensor,
+                   negative_is_positive: torch.Tensor | None = None, want_loss: bool = True):
     """Loss and gradients of a batch, from the formulas in the module docstring.
 
     ``v (B, D)``: the input vector of each example ($v_c$, or $h$ for CBOW);
@@ -134,6 +146,8 @@ def sgns_gradients(v: torch.Tensor, u_pos: torch.Tensor, u_neg: torch.Tensor, wa
     ``u_neg (G, K, D)``: $K$ negatives for each of $G$ groups of $P = B / G$ consecutive examples.
     $G = B$ is word2vec's own scheme (every example draws its own $K$ negatives); $G < B$ lets
     the $P$ examples of a group share theirs (see :func:`sgns_step`).
+    ``negative_is_positive (G, P, K)`` bool: negatives to skip because they are the example's
+    own positive word (word2vec.c skips them); ``None`` skips none.
     Returns ``(loss (B,) or None, grad_v (B, D), grad_pos (B, D), grad_neg (G, K, D))``.
 
     $g^+ = \\sigma(u_o^\\top v) - 1$, $g_k = \\sigma(u_{w_k}^\\top v)$;
@@ -149,12 +163,17 @@ def sgns_gradients(v: torch.Tensor, u_pos: torch.Tensor, u_neg: torch.Tensor, wa
     score_neg = torch.bmm(v_grouped, u_neg.transpose(1, 2))             # (G, P, K)
     g_pos = torch.sigmoid(score_pos) - 1.0                              # d loss / d score_pos
     g_neg = torch.sigmoid(score_neg)                                    # d loss / d score_neg
+    if negative_is_positive is not None:
+        g_neg = g_neg.masked_fill(negative_is_positive, 0.0)
     grad_v = torch.bmm(g_neg, u_neg).view(B, D).addcmul_(g_pos.unsqueeze(1), u_pos)
     grad_pos = g_pos.unsqueeze(1) * v
     grad_neg = torch.bmm(g_neg.transpose(1, 2), v_grouped)             # (G, K, D)
     loss = None
     if want_loss:  # -log sigma(s) = softplus(-s): stable for large |s|
-        loss = F.softplus(-score_pos) + F.softplus(score_neg).sum(2).view(B)
+        negative_loss = F.softplus(score_neg)
+        if negative_is_positive is not None:
+            negative_loss = negative_loss.masked_fill(negative_is_positive, 0.0)
+        loss = F.softplus(-score_pos) + negative_loss.sum(2).view(B)
     return loss, grad_v, grad_pos, grad_neg
 
 
@@ -176,18 +195,19 @@ def sgns_step(in_vectors: torch.Tensor, out_vectors: torch.Tensor, center: torch
     product and scatter shrink to $(G, K, D)$ and the scores become one batched matrix
     product. Pairs come in corpus order, so a group is mostly one centre word and its context,
     the scheme of Ji et al. (2016, "Parallelizing Word2Vec in Shared and Distributed Memory").
-    Returns the mean pair loss (a float) when ``want_loss``, else ``None``.
+    Returns the summed loss of the batch as a 0-d tensor when ``want_loss`` (no device sync), else ``None``.
     """
     _check_groups(center.shape[0], negatives)
     v = in_vectors.index_select(0, center)                              # (B, D)
     u_pos = out_vectors.index_select(0, context)                        # (B, D)
     flat_negatives = negatives.reshape(-1)
     u_neg = out_vectors.index_select(0, flat_negatives).view(*negatives.shape, -1)  # (G, K, D)
-    loss, grad_v, grad_pos, grad_neg = sgns_gradients(v, u_pos, u_neg, want_loss)
+    skip = negatives.unsqueeze(1) == context.view(negatives.shape[0], -1, 1)   # (G, P, K)
+    loss, grad_v, grad_pos, grad_neg = sgns_gradients(v, u_pos, u_neg, skip, want_loss)
     in_vectors.index_add_(0, center, grad_v, alpha=-lr)
     out_vectors.index_add_(0, context, grad_pos, alpha=-lr)
     out_vectors.index_add_(0, flat_negatives, grad_neg.view(-1, grad_neg.shape[-1]), alpha=-lr)
-    return float(loss.mean()) if want_loss else None
+    return loss.sum() if want_loss else None
 
 
 @torch.no_grad()
@@ -209,37 +229,33 @@ def cbow_step(in_vectors: torch.Tensor, out_vectors: torch.Tensor, context: torc
     u_pos = out_vectors.index_select(0, center)
     flat_negatives = negatives.reshape(-1)
     u_neg = out_vectors.index_select(0, flat_negatives).view(*negatives.shape, -1)
-    loss, grad_h, grad_pos, grad_neg = sgns_gradients(h, u_pos, u_neg, want_loss)
+    skip = negatives.unsqueeze(1) == center.view(negatives.shape[0], -1, 1)    # (G, P, K)
+    loss, grad_h, grad_pos, grad_neg = sgns_gradients(h, u_pos, u_neg, skip, want_loss)
     in_vectors.index_add_(0, flat_context, grad_h.index_select(0, rows), alpha=-lr)
     out_vectors.index_add_(0, center, grad_pos, alpha=-lr)
     out_vectors.index_add_(0, flat_negatives, grad_neg.view(-1, grad_neg.shape[-1]), alpha=-lr)
-    return float(loss.mean()) if want_loss else None
+    return loss.sum() if want_loss else None
 
 
 # ----------------------------------------------------------------------------------------------
 # Examples straight from the token stream, vectorised (the trainer's input pipeline).
 # ----------------------------------------------------------------------------------------------
 
-def skipgram_batches(ids, sentence, window, batch_size, generator=None):
-    """Yield ``(center (B,), context (B,))`` for a chunk of kept tokens, in corpus order.
+def skipgram_examples(ids, sentence, window, generator=None):
+    """``(center (P,), context (P,))`` for a chunk of kept tokens, in corpus order.
 
     The pairs are chapter 1's :func:`~nlpbook.word2vec.pairs.skipgram_pairs` (word2vec.c's
     dynamic window, no pair across a sentence); the windows are drawn here on ``ids.device``
     so the whole pipeline stays on the GPU when there is one.
     """
     windows = torch.randint(1, window + 1, ids.shape, generator=generator, device=ids.device)
-    center, context = skipgram_pairs(ids, window, sentence_ids=sentence, effective_windows=windows)
-    for start in range(0, center.shape[0], batch_size):
-        yield center[start:start + batch_size], context[start:start + batch_size]
+    return skipgram_pairs(ids, window, sentence_ids=sentence, effective_windows=windows)
 
 
-def cbow_batches(ids, sentence, window, batch_size, generator=None):
-    """Yield ``(context (B, 2W), mask (B, 2W), center (B,))`` from :func:`~nlpbook.word2vec.pairs.cbow_windows`."""
+def cbow_examples(ids, sentence, window, generator=None):
+    """``(context (P, 2W), mask (P, 2W), center (P,))`` from :func:`~nlpbook.word2vec.pairs.cbow_windows`."""
     windows = torch.randint(1, window + 1, ids.shape, generator=generator, device=ids.device)
-    context, mask, center = cbow_windows(ids, window, sentence_ids=sentence, effective_windows=windows)
-    for start in range(0, center.shape[0], batch_size):
-        end = start + batch_size
-        yield context[start:end], mask[start:end], center[start:end]
+    return cbow_windows(ids, window, sentence_ids=sentence, effective_windows=windows)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -256,13 +272,14 @@ class Word2VecConfig:
     epochs: int = 5
     sample: float = 1e-3
     sg: int = 1                 # 1 skip-gram, 0 CBOW
-    alpha: float | None = None  # start learning rate; None: 0.025 for skip-gram, 0.05 for CBOW (gensim's)
+    alpha: float | None = None  # start learning rate; None: 0.025 for skip-gram, 0.05 for CBOW (word2vec.c's)
     min_alpha: float = 1e-4
     batch_size: int = 1024      # pairs (skip-gram) or windows (CBOW) per step
     share_negatives: int = 4    # examples per group sharing K negatives (1 = word2vec.c's scheme)
     chunk_tokens: int = 200_000  # tokens turned into examples at once (bounds memory)
     ns_exponent: float = 0.75
     noise_table_size: int = 10_000_000  # word2vec.c uses 1e8; 1e7 keeps every share within 1e-7
+    threads: int | None = None  # CPU threads while training (None: leave torch's setting alone)
     seed: int = 0
 
     def start_alpha(self) -> float:
@@ -279,8 +296,8 @@ class TrainResult:
     raw_words: int                    # corpus tokens x epochs (before subsampling)
     kept_words: int                   # tokens left after subsampling, summed over epochs
     examples: int                     # pairs (skip-gram) or windows (CBOW)
-    losses: list[float] = field(default_factory=list)   # mean loss of sampled steps
-    progress: list[float] = field(default_factory=list)  # fraction of training done at each loss
+    losses: list[float] = field(default_factory=list)   # mean pair loss over each `loss_every` steps
+    progress: list[float] = field(default_factory=list)  # fraction of training done at each of them
 
     @property
     def words_per_second(self) -> float:
@@ -332,37 +349,46 @@ def train_word2vec(ids: torch.Tensor, sentence: torch.Tensor, counts, config: Wo
     start_alpha = config.start_alpha()
     total = n * config.epochs
     result = TrainResult(in_vectors, out_vectors, 0.0, (n_raw or n) * config.epochs, 0, 0)
-    step = 0
+    step, running_loss, running_count = 0, 0.0, 0
+    previous_threads = torch.get_num_threads()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
     start = time.perf_counter()
-    for epoch in range(config.epochs):
-        for begin in range(0, n, config.chunk_tokens):
-            chunk = slice(begin, min(begin + config.chunk_tokens, n))
-            alpha = max(config.min_alpha, start_alpha - (start_alpha - config.min_alpha)
-                        * (epoch * n + begin) / total)
-            kept = torch.rand(chunk.stop - chunk.start, generator=generator, device=device) < keep[ids[chunk]]
-            chunk_ids, chunk_sentence = ids[chunk][kept], sentence[chunk][kept]
-            result.kept_words += int(chunk_ids.shape[0])
-            if config.sg:
-                batches = skipgram_batches(chunk_ids, chunk_sentence, config.window, config.batch_size, generator)
-            else:
-                batches = cbow_batches(chunk_ids, chunk_sentence, config.window, config.batch_size, generator)
-            for batch in batches:
-                want_loss = step % loss_every == 0
-                size = batch[-1].shape[0]
-                groups = size // config.share_negatives if size % config.share_negatives == 0 else size
-                negatives = noise.sample((groups, config.negative), generator)
-                if config.sg:
-                    loss = sgns_step(in_vectors, out_vectors, batch[0], batch[1], negatives, alpha, want_loss)
-                else:
-                    loss = cbow_step(in_vectors, out_vectors, batch[0], batch[1], batch[2], negatives, alpha, want_loss)
-                if want_loss:
-                    if not math.isfinite(loss):
-                        raise FloatingPointError(f"loss is {loss} at step {step}; lower alpha or batch_size")
-                    result.losses.append(loss)
-                    result.progress.append((epoch * n + begin) / total)
-                result.examples += int(batch[-1].shape[0])
-                step += 1
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    result.seconds = time.perf_counter() - start
+    try:
+        for epoch in range(config.epochs):
+            for begin in range(0, n, config.chunk_tokens):
+                chunk = slice(begin, min(begin + config.chunk_tokens, n))
+                alpha = max(config.min_alpha, start_alpha - (start_alpha - config.min_alpha)
+                            * (epoch * n + begin) / total)
+                kept = torch.rand(chunk.stop - chunk.start, generator=generator, device=device) < keep[ids[chunk]]
+                chunk_ids, chunk_sentence = ids[chunk][kept], sentence[chunk][kept]
+                result.kept_words += int(chunk_ids.shape[0])
+                make_examples = skipgram_examples if config.sg else cbow_examples
+                examples = make_examples(chunk_ids, chunk_sentence, config.window, generator)
+                n_examples = examples[-1].shape[0]
+                for first in range(0, n_examples, config.batch_size):
+                    batch = [t[first:first + config.batch_size] for t in examples]
+                    size = batch[-1].shape[0]
+                    groups = size // config.share_negatives if size % config.share_negatives == 0 else size
+                    negatives = noise.sample((groups, config.negative), generator)
+                    if config.sg:
+                        loss = sgns_step(in_vectors, out_vectors, batch[0], batch[1], negatives, alpha, True)
+                    else:
+                        loss = cbow_step(in_vectors, out_vectors, batch[0], batch[1], batch[2], negatives, alpha, True)
+                    running_loss, running_count = running_loss + loss, running_count + size
+                    step += 1
+                    if step % loss_every == 0:  # the mean over the last `loss_every` steps: one sync
+                        mean = float(running_loss) / running_count
+                        if not math.isfinite(mean):
+                            raise FloatingPointError(f"loss is {mean} at step {step}; lower alpha or batch_size")
+                        result.losses.append(mean)
+                        done = begin + (chunk.stop - chunk.start) * (first + size) / n_examples
+                        result.progress.append((epoch * n + done) / total)
+                        running_loss, running_count = 0.0, 0
+                    result.examples += size
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        result.seconds = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(previous_threads)
     return result
