@@ -60,6 +60,7 @@ def main(argv=None):
     import gensim
 
     torch.set_num_threads(args.threads)
+    load_before = os.getloadavg()[0]
     sentences = english_sentences(max_words=args.words)
     vocab = Vocab.build(sentences, min_count=args.min_count, specials=())
     ids, sentence_ids, n_raw = sgns.flatten_corpus(sentences, vocab.stoi)
@@ -82,7 +83,7 @@ def main(argv=None):
         rows["gensim"].append((n_raw * args.epochs / seconds, seconds) + scores(matrix, vocab, questions, ws353))
 
     print(f"machine: {platform.machine()} {platform.processor() or ''} | {os.cpu_count()} logical CPUs | "
-          f"load average {os.getloadavg()[0]:.1f} (a busy machine distorts both runs)")
+          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (a busy machine distorts both runs)")
     print(f"torch {torch.__version__} ({args.device}), gensim {gensim.__version__}, threads {args.threads}")
     print(f"corpus {n_raw:,} tokens, vocabulary {len(vocab):,}, {'skip-gram' if args.sg else 'CBOW'}, dim {args.dim}, "
           f"window {args.window}, negative {args.negative}, sample {args.sample:g}, epochs {args.epochs}, "

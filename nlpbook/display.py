@@ -13,6 +13,7 @@ _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def source_of(obj) -> tuple[str, str, int]:
     """``(source, path relative to the repository, first line)`` of a function, class or module."""
+    obj = inspect.unwrap(obj)  # a decorated function shows its own code, not the decorator's
     try:
         lines, first = inspect.getsourcelines(obj)
         path = inspect.getsourcefile(obj)

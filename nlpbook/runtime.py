@@ -12,6 +12,7 @@ import torch
 from .profiles import Profile, resolve_profile
 
 DEVICE_ENV_VAR = "NLPBOOK_DEVICE"
+THREADS_ENV_VAR = "NLPBOOK_THREADS"
 
 
 def get_device(name: str | None = None) -> torch.device:
@@ -61,8 +62,19 @@ class Setup:
                 f"threads={torch.get_num_threads()}")
 
 
-def setup(profile: str | None = None, seed: int = 0, device: str | None = None, quiet: bool = False) -> Setup:
-    """Resolve the profile, pick the device, seed everything; print one line saying so."""
+def setup(profile: str | None = None, seed: int = 0, device: str | None = None,
+          threads: int | None = None, quiet: bool = False) -> Setup:
+    """Resolve the profile, pick the device, seed everything; print one line saying so.
+
+    ``threads`` (or ``$NLPBOOK_THREADS``) sets torch's CPU threads. Small recurrent models run
+    faster on one thread: their per-step matrices are too small to share, and two busy cores
+    make each step wait for the slower one.
+    """
+    threads = threads if threads is not None else os.environ.get(THREADS_ENV_VAR) or None
+    if threads is not None:
+        if not str(threads).isdigit() or int(threads) < 1:
+            raise ValueError(f"threads must be a positive int (or ${THREADS_ENV_VAR}), got {threads!r}")
+        torch.set_num_threads(int(threads))
     chosen = Setup(Profile(resolve_profile(profile)), get_device(device), seed)
     seed_everything(seed)
     if not quiet:

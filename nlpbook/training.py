@@ -25,7 +25,14 @@ from tqdm import tqdm
 
 
 class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN or infinite loss; the message says where and what to try."""
+    """Training produced a NaN or infinite loss; the message says where and what to try.
+
+    ``history`` holds the run up to the failure, so a chapter can plot what led to it.
+    """
+
+    def __init__(self, message: str, history: "History | None" = None):
+        super().__init__(message)
+        self.history = history
 
 
 @dataclass
@@ -98,7 +105,7 @@ def train(
                     raise NonFiniteLossError(
                         f"{desc}: loss is {value} at epoch {epoch}, step {history.steps} "
                         f"(last finite loss: {last}). Lower the learning rate, clip gradients "
-                        f"(clip_grad_norm=...), or check the inputs for NaN/inf.")
+                        f"(clip_grad_norm=...), or check the inputs for NaN/inf.", history)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if clip_grad_norm is not None or record_grad_norm:

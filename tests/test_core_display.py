@@ -31,3 +31,19 @@ def test_show_source_of_a_builtin_is_a_clear_error():
     import pytest
     with pytest.raises(TypeError, match="cannot show the source"):
         show_source(len)
+
+
+def test_show_source_unwraps_decorators():
+    import functools
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return fn(*args, **kwargs)
+        return wrapper
+
+    @decorate
+    def decorated_example():
+        return "the body"
+
+    assert "the body" in show_source(decorated_example).data

@@ -56,3 +56,15 @@ def test_setup_resolves_profile_device_and_seed(monkeypatch, capsys):
     a = torch.rand(3)
     nlpbook.setup(None, seed=7, quiet=True)
     torch.testing.assert_close(torch.rand(3), a)
+
+
+def test_setup_sets_threads_and_rejects_bad_values(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        nlpbook.setup("smoke", threads=1, quiet=True)
+        assert torch.get_num_threads() == 1
+        monkeypatch.setenv("NLPBOOK_THREADS", "0")
+        with pytest.raises(ValueError, match="threads"):
+            nlpbook.setup("smoke", quiet=True)
+    finally:
+        torch.set_num_threads(before)

@@ -99,3 +99,15 @@ def test_empty_epoch_and_non_scalar_loss_are_errors():
         train(model, opt, [], mse, progress=False)
     with pytest.raises(ValueError, match="scalar"):
         train(model, opt, regression_problem(), lambda m, b: (m(b[0]) - b[1]) ** 2, progress=False)
+
+
+def test_non_finite_error_carries_the_history_so_far():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=50.0)
+    with pytest.raises(NonFiniteLossError) as caught:
+        train(model, opt, regression_problem(), mse, epochs=200, progress=False)
+    history = caught.value.history
+    assert history is not None and history.steps == len(history.losses) > 0
+    assert all(math.isfinite(v) for v in history.losses)
+    assert history.losses[-1] > history.losses[0]  # it was diverging before the NaN

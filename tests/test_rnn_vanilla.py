@@ -156,3 +156,20 @@ def test_set_carry_gate_bias_opens_the_gate():
     torch.testing.assert_close(h, h0)
     with pytest.raises(TypeError):
         set_carry_gate_bias(nn.RNN(2, 3), 1.0)
+
+
+def test_state_gradient_norms_works_on_any_module_with_the_lstm_convention():
+    class WrappedLSTM(nn.Module):           # not an nn.LSTM subclass: the pair state is detected
+        def __init__(self):
+            super().__init__()
+            self.inner = nn.LSTM(2, 4, num_layers=2, batch_first=True)
+            self.hidden_size, self.num_layers = 4, 2
+
+        def forward(self, x, state=None):
+            return self.inner(x, state)
+
+    torch.manual_seed(6)
+    wrapped = WrappedLSTM().double()
+    x = torch.randn(3, 5, 2, dtype=torch.float64)
+    u = torch.randn(4, dtype=torch.float64)
+    torch.testing.assert_close(state_gradient_norms(wrapped, x, u), state_gradient_norms(wrapped.inner, x, u))

@@ -230,7 +230,7 @@ def test_trainer_learns_topics_and_is_reproducible():
     for sg in (1, 0):
         config = Word2VecConfig(vector_size=16, window=3, negative=3, epochs=3, sample=0, sg=sg,
                                 batch_size=128, share_negatives=4, seed=7,
-                                noise_table_size=10_000)
+                                noise_table_size=10_000, threads=1)
         first = train_word2vec(ids, sentence, counts, config, n_raw=n_raw, loss_every=1)
         second = train_word2vec(ids, sentence, counts, config, n_raw=n_raw)
         assert torch.equal(first.in_vectors, second.in_vectors), "same seed must give the same vectors"

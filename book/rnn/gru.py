@@ -16,8 +16,9 @@
 #
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/nlpbook/nlpbook/blob/main/book/rnn/gru.ipynb)
 #
-# The seed writes the gated recurrent unit the way Cho et al. (2014) did. `torch.nn.GRU` (and
-# cuDNN) compute a different function: the reset gate is applied after the recurrent matrix
+# The seed writes the gated recurrent unit with the reset gate inside the recurrent matrix, as
+# Cho et al. (2014) introduced it. `torch.nn.GRU` (and cuDNN) compute a different function: the
+# reset gate is applied after the recurrent matrix
 # instead of before it, and the update gate's two ends are swapped. This chapter derives both,
 # implements both with the same parameters, proves which difference is only a relabelling and
 # which is not, checks our PyTorch-form GRU against `nn.GRU` to float64 precision, and trains
@@ -80,7 +81,7 @@ EVAL_CHARS = run.profile.pick(smoke=5_000, book=50_000, full=200_000)
 #
 # Write $[h_{t-1}, x_t]$'s matrix $W_z$ as two blocks, $W_z [h_{t-1}, x_t] = W_{hz} h_{t-1} +
 # W_{iz} x_t$, and add the biases the seed leaves out (PyTorch has two per gate, one on the
-# input side and one on the recurrent side). The seed's GRU (Cho et al. 2014) is
+# input side and one on the recurrent side). The seed's GRU is
 #
 # $$
 # \begin{aligned}
@@ -127,10 +128,11 @@ EVAL_CHARS = run.profile.pick(smoke=5_000, book=50_000, full=200_000)
 # $(3H \times H)$ matrix, and the seed's form needs a second, dependent matmul every step. This
 # is the variant cuDNN implements, and PyTorch follows cuDNN.
 #
-# **What the interpolation does to the gradient.** In PyTorch's form, along the direct path
-# $\partial h_t / \partial h_{t-1} \ni \operatorname{diag}(z_t)$: a unit whose update gate is
-# near 1 copies its state forward, and the gradient with it, without a matrix product
-# ({doc}`vanishing_gradients` measures how far back that reaches).
+# **What the interpolation does to the gradient.** In PyTorch's form, $\partial h_t / \partial
+# h_{t-1}$ is $\operatorname{diag}(z_t)$ plus terms through the gates and the candidate: along
+# that direct term a unit whose update gate is near 1 copies its state forward, and the
+# gradient with it, without a matrix product ({doc}`vanishing_gradients` measures how far back
+# that reaches).
 #
 # **Parameters.** Three blocks (r, z, n), each with an input matrix, a recurrent matrix and
 # two biases: $3\,(H(I + H) + 2H)$ per layer, the same for both forms.
@@ -419,10 +421,12 @@ Markdown(f"After {STEPS} steps the seed form ends {mean_gap:+.3f} bits/char from
 # ## The answer
 #
 # **What a GRU computes.** Two gates and a candidate, three weight blocks of
-# $H(I+H) + 2H$ parameters each. The seed's four equations are Cho et al.'s original GRU (with
-# the biases left out). The GRU most code runs, `nn.GRU` and cuDNN, differs in two places:
+# $H(I+H) + 2H$ parameters each. The seed's four equations put the reset gate where Cho et al.
+# (2014) put it, inside the recurrent matrix, and write the interpolation with $z_t$ on the
+# candidate, as Chung et al. (2014) do (Cho et al. put $z_t$ on the old state, like PyTorch);
+# the biases are left out. The GRU most code runs, `nn.GRU` and cuDNN, differs in two places:
 #
-# | | seed (Cho et al. 2014) | `nn.GRU` / cuDNN |
+# | | seed | `nn.GRU` / cuDNN |
 # |---|---|---|
 # | interpolation | $h_t = (1-z_t) h_{t-1} + z_t \tilde h_t$ | $h_t = (1-z_t) n_t + z_t h_{t-1}$ |
 # | reset gate | before the matrix: $W_{hn}(r_t \odot h_{t-1})$ | after it: $r_t \odot (W_{hn} h_{t-1} + b_{hn})$ |

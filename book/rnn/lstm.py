@@ -346,11 +346,17 @@ for length in ADD_LENGTHS:
         with torch.no_grad():
             test_mse = (model(test_x) - test_y).pow(2).mean().item()
         add_histories[kind, length] = history
+        # How long the model sat on the predict-the-mean plateau: the first step whose running-mean
+        # training MSE is below half the baseline (None: never within this run).
+        below = [step for step, v in enumerate(history.smoothed(25)) if v < adding_problem_baseline_mse() / 2]
         add_rows.append({"T": length, "model": kind, "test MSE": test_mse,
                          "MSE / baseline": test_mse / adding_problem_baseline_mse(),
+                         "first step below baseline/2": below[0] if below else None,
                          "ms/step": 1000 * history.seconds / history.steps})
 add_table = pd.DataFrame(add_rows)
-add_table.style.format({"test MSE": "{:.4f}", "MSE / baseline": "{:.3f}", "ms/step": "{:.1f}"}).hide(axis="index")
+add_table.style.format({"test MSE": "{:.4f}", "MSE / baseline": "{:.3f}", "ms/step": "{:.1f}",
+                        "first step below baseline/2": lambda v: "not reached" if pd.isna(v) else f"{v:.0f}"}
+                       ).hide(axis="index")
 
 # %%
 fig, axes = plt.subplots(1, len(ADD_LENGTHS), figsize=(4 * len(ADD_LENGTHS), 3.5), squeeze=False)
@@ -412,12 +418,13 @@ summary = pd.DataFrame([{
 } for name, (kind, h) in CONFIGS.items()])
 final_col = f"bits/char at step {LM_STEPS}"
 for name in CONFIGS:
-    # Quality thresholds (book): all three models must have learned far beyond the unigram baseline.
-    assert summary.set_index("model").loc[name, final_col] < run.profile.pick(smoke=math.log2(V), book=unigram_bpc - 1.0), name
+    # Quality threshold (book): measured 2.48-2.62 bits/char after 600 steps (unigram: 4.2).
+    assert summary.set_index("model").loc[name, final_col] < run.profile.pick(smoke=math.log2(V), book=2.8), name
 if not run.profile.is_smoke:
-    # Quality threshold (book): at the shortest length both models solve the adding problem.
+    # Quality threshold (book): at the shortest length both models solve the adding problem
+    # (measured: test MSE about 1% of the baseline's or less).
     shortest = add_table[add_table["T"] == ADD_LENGTHS[0]]
-    assert (shortest["MSE / baseline"] < 0.5).all(), shortest
+    assert (shortest["MSE / baseline"] < 0.1).all(), shortest
 summary.style.format({"model parameters": "{:,}", f"bits/char at step {early_step}": "{:.3f}",
                       final_col: "{:.3f}", "ms/step (training)": "{:.0f}"}).hide(axis="index")
 
@@ -428,19 +435,36 @@ seed_spread = (float(np.mean([abs(lm_records[n, LM_SEEDS[0]].final_bpc - lm_reco
                               for n in CONFIGS])) if len(LM_SEEDS) > 1 else float("nan"))
 early = {n: s.loc[n, f"bits/char at step {early_step}"] for n in CONFIGS}
 solved = {(r["model"], r["T"]): r["MSE / baseline"] for r in add_rows}
-add_text = "; ".join(f"T = {T}: LSTM {solved['LSTM', T]:.2f}, GRU {solved['GRU', T]:.2f}" for T in ADD_LENGTHS)
+add_text = "; ".join(f"T = {T}: LSTM {solved['LSTM', T]:.3f}, GRU {solved['GRU', T]:.3f}" for T in ADD_LENGTHS)
+plateau = {(r["model"], r["T"]): r["first step below baseline/2"] for r in add_rows}
+plateau_text = "; ".join(f"T = {T}: LSTM {'not within the run' if pd.isna(plateau['LSTM', T]) else int(plateau['LSTM', T])}, "
+                         f"GRU {'not within the run' if pd.isna(plateau['GRU', T]) else int(plateau['GRU', T])}"
+                         for T in ADD_LENGTHS)
+gru_ahead_early = early["GRU, equal H"] < early["LSTM"] and early["GRU, equal parameters"] < early["LSTM"]
+gru_ahead_end = gru_bpc < lstm_bpc and gru_eq_bpc < lstm_bpc
 lstm_speed, gru_speed = speed.set_index("layer").loc["LSTM"], speed.set_index("layer").loc["GRU"]
 Markdown(
     f"**Claim 1, 'about equal on many tasks'.** On the character LM after {LM_STEPS} steps: LSTM {lstm_bpc:.3f}, "
     f"GRU (equal H) {gru_bpc:.3f}, GRU (equal parameters, H = {H_EQUAL}) {gru_eq_bpc:.3f} bits/char"
     + (f"; the same model's two seeds differ by {seed_spread:.3f} on average" if len(LM_SEEDS) > 1 else "")
-    + f". On the adding problem, test MSE as a fraction of the predict-the-mean baseline: {add_text}.\n\n"
+    + f". On the adding problem, test MSE as a fraction of the predict-the-mean baseline: {add_text}. "
+    + (f"The LM gap between the best and the worst model ({max(lstm_bpc, gru_bpc, gru_eq_bpc) - min(lstm_bpc, gru_bpc, gru_eq_bpc):.3f} "
+       f"bits/char) is {(max(lstm_bpc, gru_bpc, gru_eq_bpc) - min(lstm_bpc, gru_bpc, gru_eq_bpc)) / seed_spread:.0f}× the "
+       f"seed-to-seed difference: at this size and training length the models are not equal on this task."
+       if len(LM_SEEDS) > 1 and max(lstm_bpc, gru_bpc, gru_eq_bpc) - min(lstm_bpc, gru_bpc, gru_eq_bpc) > 5 * seed_spread
+       else "")
+    + "\n\n"
     f"**Claim 2, 'fewer parameters, so converges more easily'.** Early in training (step {early_step}) the held-out "
     f"bits/char were LSTM {early['LSTM']:.3f}, GRU equal H {early['GRU, equal H']:.3f}, GRU equal parameters "
-    f"{early['GRU, equal parameters']:.3f}. The GRU does have {1 - gru_parameter_count(EMBED, HIDDEN) / lstm_parameter_count(EMBED, HIDDEN):.0%} "
+    f"{early['GRU, equal parameters']:.3f}; " + ("the GRU was ahead at equal H and at equal parameters, early and at the end. "
+    if gru_ahead_early and gru_ahead_end else "the GRU was not ahead in every comparison. ")
+    + ("With as many parameters as the LSTM the GRU was still ahead, so in this run its faster progress is not "
+       "explained by having fewer parameters. " if gru_ahead_early and gru_eq_bpc < lstm_bpc else "")
+    + f"On the adding problem the first training step below half the baseline MSE was: {plateau_text} "
+    f"(one seed). The GRU does have {1 - gru_parameter_count(EMBED, HIDDEN) / lstm_parameter_count(EMBED, HIDDEN):.0%} "
     f"fewer recurrent parameters at equal H — by construction, 3 blocks instead of 4 — and ours ran "
     f"{s.loc['GRU, equal H', 'ms/step (training)']:.0f} vs {s.loc['LSTM', 'ms/step (training)']:.0f} ms per training step. "
-    f"The built-in layers on this {run.device.type.upper()}: nn.LSTM {lstm_speed['nn built-in (ms)']:.1f} ms, nn.GRU "
+    f"The built-in layers on this machine's CPU: nn.LSTM {lstm_speed['nn built-in (ms)']:.1f} ms, nn.GRU "
     f"{gru_speed['nn built-in (ms)']:.1f} ms per forward+backward"
     + (" — here the layer with more parameters is the faster one: on the CPU nn.LSTM runs oneDNN's fused kernel "
        "and nn.GRU does not." if lstm_speed['nn built-in (ms)'] < gru_speed['nn built-in (ms)'] else "."))
@@ -470,7 +494,10 @@ Markdown(
 #    expressive."* The parameter count is a fact of the equations (exactly $3/4$ at equal $H$).
 #    "Converges more easily" is not a consequence of it: test it at equal $H$ *and* at equal
 #    parameters, as above, and read the early-training column. The "large data" half cannot be
-#    tested on this corpus and stays a claim, not a finding. Speed per step is not the
+#    tested on this corpus and stays a claim, not a finding. One cause worth testing before
+#    crediting the architecture: PyTorch initialises every bias near 0, so a fresh LSTM's forget
+#    gate sits near $\sigma(0) = 0.5$ and halves its cell at every step, while many LSTM
+#    recipes set the forget bias to 1 (Exercise 1). Speed per step is not the
 #    parameter count either: on the CPU, `nn.LSTM` runs a fused oneDNN kernel and `nn.GRU` does
 #    not.
 # 3. *"GRU: two gates; LSTM: three; the LSTM wraps its hidden state in a memory cell."*

@@ -14,8 +14,8 @@ Three tools:
   (tanh RNN only), for checking against autograd;
 * :func:`state_gradient_norms` measures $\lVert \partial L / \partial s_k \rVert$ with
   autograd for any batch-first recurrent module with ``nn.RNN``'s calling convention
-  (``nn.RNN``, ``nn.GRU``, ``nn.LSTM``, :class:`nlpbook.rnn.rnn.RNN`); the state $s_k$ is
-  $h_k$, or $(h_k, c_k)$ for an LSTM;
+  (``nn.RNN``, ``nn.GRU``, ``nn.LSTM``, :class:`nlpbook.rnn.rnn.RNN`, the book's GRU and
+  LSTM); the state $s_k$ is $h_k$, or $(h_k, c_k)$ for an LSTM;
 * :func:`set_recurrent_spectral_radius` and :func:`set_carry_gate_bias` put a module into a
   chosen regime (every recurrent block $\rho Q$ with $Q$ orthogonal; a gate bias).
 """
@@ -73,7 +73,11 @@ def state_gradient_norms(module: nn.Module, x: torch.Tensor, direction: torch.Te
         raise ValueError("the module must be batch_first=True")
     B, T, _ = x.shape
     H, L = module.hidden_size, getattr(module, "num_layers", 1)
-    is_lstm = isinstance(module, nn.LSTM)
+    # An LSTM-like module carries a pair (h, c); ask the module instead of checking its class,
+    # so any implementation with nn.LSTM's convention works.
+    with torch.no_grad():
+        _, first_state = module(x[:, :1])
+    is_lstm = isinstance(first_state, tuple)
     if direction is None:
         direction = torch.randn(H, generator=generator, dtype=torch.float64).to(x)
     direction = direction / direction.norm()

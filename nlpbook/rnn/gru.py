@@ -1,4 +1,4 @@
-r"""The gated recurrent unit (GRU), in two forms: the seed's (Cho et al., 2014) and PyTorch's.
+r"""The gated recurrent unit (GRU), in two forms: the seed's and PyTorch's.
 
 Both forms use the same parameters, laid out exactly as ``torch.nn.GRU`` lays them out, so a
 state dict copies across with ``load_state_dict``. For layer ``k`` (``I`` = the layer's input
@@ -14,9 +14,10 @@ $$z_t = \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz})$$
 $$n_t = \tanh\big(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})\big)$$
 $$h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$$
 
-**The seed's form** (the reset gate acts *before* the recurrent matrix; ``z`` takes the new
-candidate). The seed writes ``W·[h_{t-1}, x_t]`` without biases; we keep PyTorch's two biases
-per gate so that both forms have the same parameters:
+**The seed's form** (the reset gate acts *before* the recurrent matrix, as in Cho et al. 2014;
+``z`` takes the new candidate, as in Chung et al. 2014). The seed writes ``W·[h_{t-1}, x_t]``
+without biases; we keep PyTorch's two biases per gate so that both forms have the same
+parameters:
 
 $$z_t = \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz})$$
 $$r_t = \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr})$$
@@ -61,7 +62,7 @@ def gru_cell(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.T
 
 def seed_gru_cell(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor,
                   b_ih: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
-    r"""One step of the seed's GRU (Cho et al. 2014): ``x`` (B, I), ``h`` (B, H) -> (B, H).
+    r"""One step of the seed's GRU: ``x`` (B, I), ``h`` (B, H) -> (B, H).
 
     $$\tilde h_t = \tanh\big(W_{in} x_t + b_{in} + W_{hn} (r_t \odot h_{t-1}) + b_{hn}\big),\quad
     h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t$$

@@ -70,7 +70,7 @@ class NoiseDistribution:
     def sample(self, shape, generator: torch.Generator | None = None) -> torch.Tensor:
         """Negatives of the given shape (e.g. ``(B, K)``), int64 word ids, from the unigram table."""
         cells = torch.randint(len(self.table), tuple(shape), generator=generator, device=self.device)
-        return self.table[cells].long()
+        return self.table.index_select(0, cells.reshape(-1)).view(cells.shape).long()  # index_select: faster than t[cells]
 
     def sample_multinomial(self, shape, generator: torch.Generator | None = None) -> torch.Tensor:
         """The same distribution drawn exactly with ``torch.multinomial`` (slower; the reference)."""

@@ -26,8 +26,8 @@ batch of $B$ pairs at once: gathers of the rows it needs, batched matrix product
 hand-derived gradients above, and ``index_add_`` of the updates into the two weight
 matrices. ``index_add_`` sums the updates of a word that occurs several times in a batch,
 exactly what SGD on the summed loss does; no autograd graph and no dense gradient of the
-$(V, D)$ matrices is ever built, which is why this is faster than ``nn.Embedding(sparse=True)``
-with an optimizer (that path builds a sparse gradient, coalesces it, then applies it).
+$(V, D)$ matrices is ever built. That is why it beats ``nn.Embedding(sparse=True)`` with an
+optimizer, which builds a sparse gradient, coalesces it, then applies it (the chapter times both).
 Groups of $P$ consecutive pairs share their $K$ negatives (``share_negatives``), which makes
 the negative scores one batched matrix product and cuts the scattered rows $P$-fold.
 
@@ -301,7 +301,7 @@ class TrainResult:
 
     @property
     def words_per_second(self) -> float:
-        """Raw corpus words per second, the quantity gensim's log calls words/s of the raw corpus."""
+        """Raw corpus tokens (times epochs) per second of training, counted as for gensim in the book."""
         return self.raw_words / self.seconds
 
 
