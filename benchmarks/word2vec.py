@@ -43,6 +43,8 @@ def parse_args(argv=None):
     p.add_argument("--min-count", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=sgns.Word2VecConfig.batch_size)
     p.add_argument("--share-negatives", type=int, default=sgns.Word2VecConfig.share_negatives)
+    p.add_argument("--spread-groups", action=argparse.BooleanOptionalAction, default=True,
+                   help="pairs sharing negatives are far apart in the batch (default) or consecutive")
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
@@ -67,7 +69,8 @@ def main(argv=None):
     questions, ws353 = analogy_questions(), wordsim353()
     config = sgns.Word2VecConfig(vector_size=args.dim, window=args.window, negative=args.negative,
                                  epochs=args.epochs, sample=args.sample, sg=args.sg, seed=args.seed,
-                                 batch_size=args.batch_size, share_negatives=args.share_negatives)
+                                 batch_size=args.batch_size, share_negatives=args.share_negatives,
+                                 spread_groups=args.spread_groups)
     rows = {"nlpbook": [], "gensim": []}
     for repeat in range(args.repeats):
         ours = sgns.train_word2vec(ids, sentence_ids, vocab.counts, config, device=args.device, n_raw=n_raw)
@@ -87,7 +90,8 @@ def main(argv=None):
     print(f"torch {torch.__version__} ({args.device}), gensim {gensim.__version__}, threads {args.threads}")
     print(f"corpus {n_raw:,} tokens, vocabulary {len(vocab):,}, {'skip-gram' if args.sg else 'CBOW'}, dim {args.dim}, "
           f"window {args.window}, negative {args.negative}, sample {args.sample:g}, epochs {args.epochs}, "
-          f"batch {args.batch_size}, shared negatives {args.share_negatives}, repeats {args.repeats} (medians)")
+          f"batch {args.batch_size}, shared negatives {args.share_negatives}"
+          f"{' (spread groups)' if args.spread_groups else ' (consecutive groups)'}, repeats {args.repeats} (medians)")
     print()
     print(f"| {'trainer':8s} | {'words/s':>10s} | {'train s':>8s} | {'WS-353 rho':>10s} | {'analogy':>8s} |")
     print(f"|{'-' * 10}|{'-' * 12}:|{'-' * 9}:|{'-' * 11}:|{'-' * 9}:|")

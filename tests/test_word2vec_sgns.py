@@ -8,7 +8,7 @@ import torch
 from nlpbook.word2vec.evaluate import analogy_accuracy, nearest_neighbours, similarity_spearman
 from nlpbook.word2vec.noise import NoiseDistribution, chi_square_test, noise_probabilities
 from nlpbook.word2vec.sgns import (CBOWNS, SkipGramNS, Word2VecConfig, cbow_step, flatten_corpus,
-                                   sgns_gradients, sgns_step, train_word2vec)
+                                   sgns_gradients, sgns_step, spread_order, train_word2vec)
 from nlpbook.word2vec.subsampling import keep_probability, paper_discard_probability, subsample
 
 ZIPF_COUNTS = np.array([int(20_000 / r) for r in range(1, 201)], dtype=np.int64)  # 200 words
@@ -208,6 +208,15 @@ def test_explicit_model_rejects_mismatched_shapes():
 
 
 # ------------------------------------------------------------------------------------- trainer
+
+def test_spread_order_puts_distant_pairs_in_one_group():
+    order = spread_order(12, 3)                       # 3 groups of 4
+    assert sorted(order.tolist()) == list(range(12))
+    groups = order.view(3, 4)
+    assert groups[0].tolist() == [0, 3, 6, 9] and groups[2].tolist() == [2, 5, 8, 11]
+    with pytest.raises(ValueError):
+        spread_order(10, 3)
+
 
 def _toy_corpus(n_sentences=1000, seed=0):
     """Two topics that never mix: words of one topic must end up closer to each other.

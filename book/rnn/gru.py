@@ -41,10 +41,9 @@ SEED = 0
 # %%
 import nlpbook
 import torch
-run = nlpbook.setup(PROFILE, seed=SEED)
-# Small recurrent models run one short kernel per time step; on a shared CPU a second thread
-# mostly waits for the first, so one thread is faster here.
-torch.set_num_threads(1)
+# Small recurrent models run one short kernel per time step; a second thread mostly waits
+# for the first, so one thread is faster here.
+run = nlpbook.setup(PROFILE, seed=SEED, threads=1)
 
 # Sizes: the profile changes how much text and how many steps, never which checks run.
 TEXT_CHARS = run.profile.pick(smoke=60_000, book=1_000_000, full=5_000_000)

@@ -192,10 +192,13 @@ nlpbook.show_source(sgns.SkipGramNS)
 # into the two weight matrices with `index_add_`, which sums the updates of a word that occurs
 # several times in a batch (exactly the gradient of the summed loss). No autograd graph and no
 # $(V, D)$ gradient tensor is built. One more change makes it fast on a CPU: groups of $P$
-# consecutive pairs (mostly one centre word and its context, since pairs come in corpus order)
-# **share** their $K$ negatives. Every pair still sees $K$ independent draws from $P_n$, so the
-# expected gradient is the same, but the negative scores become one batched matrix product
-# and the gather/scatter of negative rows shrinks $P$-fold.
+# pairs **share** their $K$ negatives. Every pair still sees $K$ independent draws from $P_n$,
+# so the expected gradient is the same, but the negative scores become one batched matrix
+# product and the gather/scatter of negative rows shrinks $P$-fold. Which pairs form a group
+# matters: pairs arrive in corpus order, so consecutive pairs mostly share a centre word, and
+# if they also shared negatives, each occurrence of that word would meet $P$ times fewer
+# distinct negatives than in word2vec.c. The trainer therefore groups pairs that lie $B/P$
+# apart in the batch (`spread_groups=True`).
 
 # %%
 nlpbook.show_source(sgns.sgns_gradients)
@@ -420,7 +423,9 @@ print("CBOW: output update = SGD on autograd's gradient; input update = |C| x au
 #
 # Both implementations get the same sentences, the same vocabulary (`min_count`), dimension,
 # window, negatives, `sample`, epochs, learning-rate schedule and number of threads. Speed is
-# raw corpus tokens per second of training (vocabulary building excluded for both).
+# raw corpus tokens per second of training (vocabulary building excluded for both). Our
+# skip-gram is trained twice: with the trainer's default (groups of four pairs share their
+# negatives) and with word2vec.c's own negatives for every pair (`share_negatives=1`).
 
 # %%
 def train_ours(sg, sentences_ids=(ids, sentence_ids, n_raw), word_counts=counts, **overrides):
@@ -466,6 +471,10 @@ for sg, name in ((1, "skip-gram"), (0, "CBOW")):
     gensim_analogy = score(f"gensim {name}", gensim_matrix, seconds, n_raw * config.epochs)
     if sg:
         ours_sg, gensim_sg, sg_config = ours, reference, config
+        # the same skip-gram with word2vec.c's own negatives per pair: slower, and the reference
+        # for what sharing negatives costs
+        own, _ = train_ours(1, share_negatives=1)
+        score("nlpbook skip-gram, own negatives", own.in_vectors.cpu().numpy(), own.seconds, own.raw_words)
 print(f"{THREADS} thread(s), {EPOCHS} epoch(s), {n_raw:,} tokens, device {run.device}")
 
 # %% [markdown]
@@ -622,26 +631,26 @@ plt.show()
 # %% [markdown]
 # ### Quality thresholds
 #
-# In the `book` and `full` profiles our skip-gram must reach at least 90% of gensim's WS-353
-# Spearman on the same corpus, and at least 75% of its analogy accuracy. The analogy bound is
-# looser than the 90% we aimed for because that is what we measured: in every development run
-# our batched trainer stayed below gensim on analogies, by more than gensim's own
-# seed-to-seed spread, while matching it on WS-353. The batched update and the shared
-# negatives are the prime suspects; exercise 3 asks you to look. The smoke corpus is too small for the
-# scores to mean anything, so the thresholds apply only to the larger profiles; every
-# correctness check above runs in all three.
+# In the `book` and `full` profiles our skip-gram with its own negatives per pair must reach at
+# least 90% of gensim's WS-353 Spearman and of its analogy accuracy on the same corpus, and so
+# must the faster default, whose spread groups of pairs share their negatives. The smoke corpus is too small for the scores to mean anything, so the thresholds apply only
+# to the larger profiles; every correctness check above runs in all three.
 
 # %%
-ours_row, gensim_row = summary.loc["nlpbook skip-gram"], summary.loc["gensim skip-gram"]
-ratios = {"WS-353": ours_row["WS-353 rho"] / gensim_row["WS-353 rho"],
-          "analogy": ours_row["analogy acc"] / gensim_row["analogy acc"]}
-speed_ratio = ours_row["words/s"] / gensim_row["words/s"]
-display(Markdown(f"Our skip-gram reaches {ratios['WS-353']:.0%} of gensim's WS-353 Spearman and "
-                 f"{ratios['analogy']:.0%} of its analogy accuracy, at {speed_ratio:.2f}× its training speed "
-                 f"({THREADS} thread(s), measured in this run)."))
+gensim_row = summary.loc["gensim skip-gram"]
+ratios = pd.DataFrame({
+    name: {"WS-353 / gensim": summary.loc[name, "WS-353 rho"] / gensim_row["WS-353 rho"],
+           "analogy / gensim": summary.loc[name, "analogy acc"] / gensim_row["analogy acc"],
+           "speed / gensim": summary.loc[name, "words/s"] / gensim_row["words/s"]}
+    for name in ("nlpbook skip-gram", "nlpbook skip-gram, own negatives")}).T
+display(ratios.style.format("{:.2f}"))
+shared_row, own_row = ratios.loc["nlpbook skip-gram"], ratios.loc["nlpbook skip-gram, own negatives"]
+ours_row = summary.loc["nlpbook skip-gram"]
+speed_ratio = shared_row["speed / gensim"]
 if not run.profile.is_smoke:
-    assert ratios["WS-353"] >= 0.9, f"WS-353 Spearman is {ratios['WS-353']:.2f} of gensim's"
-    assert ratios["analogy"] >= 0.75, f"analogy accuracy is {ratios['analogy']:.2f} of gensim's"
+    assert own_row["WS-353 / gensim"] >= 0.9 and shared_row["WS-353 / gensim"] >= 0.9, ratios
+    assert own_row["analogy / gensim"] >= 0.9, ratios
+    assert shared_row["analogy / gensim"] >= 0.9, ratios
 
 # %% [markdown]
 # ## The answer
@@ -672,7 +681,8 @@ estimate the softmax (that would be NCE); it factorises a PMI matrix shifted by 
 WS-353 $\\rho$ = {ours_row['WS-353 rho']:.3f} against gensim's {gensim_row['WS-353 rho']:.3f}, analogy
 accuracy {ours_row['analogy acc']:.1%} against {gensim_row['analogy acc']:.1%} (on the
 {ours_row['analogy coverage']:.0%} of the questions whose words are all in the vocabulary), and trains at
-{speed_ratio:.2f}× gensim's speed. GloVe, trained on six billion tokens, reaches
+{speed_ratio:.2f}× gensim's speed; with its own negatives for every pair, as in word2vec.c, it reaches
+{own_row['analogy / gensim']:.0%} of gensim's analogy accuracy at {own_row['speed / gensim']:.2f}× its speed. GloVe, trained on six billion tokens, reaches
 {glove_analogy.accuracy:.1%} on the same questions: the gap is the corpus, a few million words
 against billions. In the one-epoch sweep, analogy accuracy went from {k_low['analogy acc']:.1%} with
 K = {k_low['K']} to {k_high['analogy acc']:.1%} with K = {k_high['K']}, while WS-353 moved between
@@ -689,10 +699,10 @@ WS-353 {default_sub['WS-353 rho']:.3f} against {no_sub['WS-353 rho']:.3f}.
 #    analogy sections change most, the semantic or the syntactic ones?
 # 2. Implement the paper's subsampling rule $1 - \sqrt{t/f}$ with $t = 10^{-5}$ and compare the
 #    share of tokens kept and the scores with the code's rule at `sample` $= 10^{-3}$.
-# 3. Set `share_negatives=1` in `Word2VecConfig` (each pair draws its own negatives, as in
-#    word2vec.c), then halve `batch_size` twice. How much slower is training, and which change,
-#    if any, closes the analogy gap to gensim by more than seed-to-seed noise (train each setting
-#    with three seeds)?
+# 3. Train with `spread_groups=False` (groups of consecutive pairs, mostly one centre word,
+#    share their negatives) and with `share_negatives=1`, three seeds each. Which setting loses
+#    analogy accuracy against gensim by more than seed-to-seed noise, and why does the choice of
+#    which pairs share negatives matter when the expected gradient is the same?
 # 4. Derive the optimum $u_o^\top v_c = \mathrm{PMI}(c, o) - \log K$: write the expected loss over
 #    the corpus for one pair of words $(c, o)$ as a function of $x = u_o^\top v_c$ and set its
 #    derivative to zero.

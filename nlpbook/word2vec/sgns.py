@@ -28,8 +28,11 @@ matrices. ``index_add_`` sums the updates of a word that occurs several times in
 exactly what SGD on the summed loss does; no autograd graph and no dense gradient of the
 $(V, D)$ matrices is ever built. That is why it beats ``nn.Embedding(sparse=True)`` with an
 optimizer, which builds a sparse gradient, coalesces it, then applies it (the chapter times both).
-Groups of $P$ consecutive pairs share their $K$ negatives (``share_negatives``), which makes
-the negative scores one batched matrix product and cuts the scattered rows $P$-fold.
+Groups of $P$ pairs share their $K$ negatives (``share_negatives``), which makes the negative
+scores one batched matrix product and cuts the scattered rows $P$-fold. The trainer builds
+each group from pairs far apart in the batch (``spread_groups``), so its pairs have different
+centre words; groups of consecutive pairs, which mostly share a centre word, measurably lowered
+analogy accuracy in our development runs, and spread groups did not.
 
 Limits of batching: the $n$ updates of a word repeated $n$ times in a batch are computed
 from the same starting vectors, as one step $n$ times larger, where word2vec.c takes $n$
@@ -193,8 +196,9 @@ def sgns_step(in_vectors: torch.Tensor, out_vectors: torch.Tensor, center: torch
     $P = B/G$ consecutive pairs of a group share them: every pair still sees $K$ independent
     draws from $P_n$, so the expected gradient is unchanged, but the $(B, K, D)$ gather, outer
     product and scatter shrink to $(G, K, D)$ and the scores become one batched matrix
-    product. Pairs come in corpus order, so a group is mostly one centre word and its context,
-    the scheme of Ji et al. (2016, "Parallelizing Word2Vec in Shared and Distributed Memory").
+    product (Ji et al. 2016, "Parallelizing Word2Vec in Shared and Distributed Memory", share
+    negatives the same way). Groups are consecutive rows here; :func:`train_word2vec` fills
+    each group with pairs of different centre words (``spread_groups``).
     Returns the summed loss of the batch as a 0-d tensor when ``want_loss`` (no device sync), else ``None``.
     """
     _check_groups(center.shape[0], negatives)
@@ -258,6 +262,17 @@ def cbow_examples(ids, sentence, window, generator=None):
     return cbow_windows(ids, window, sentence_ids=sentence, effective_windows=windows)
 
 
+def spread_order(size: int, groups: int, device="cpu") -> torch.Tensor:
+    """The permutation that puts pairs ``g, g + G, g + 2G, ...`` into group ``g``, shape ``(size,)``.
+
+    After ``batch[spread_order(B, G)]``, consecutive rows ``g*P .. g*P + P - 1`` (one group of
+    :func:`sgns_step`) hold pairs that were ``G`` apart in corpus order.
+    """
+    if groups < 1 or size % groups:
+        raise ValueError(f"{groups} groups do not divide a batch of {size}")
+    return torch.arange(size, device=device).view(size // groups, groups).t().reshape(-1)
+
+
 # ----------------------------------------------------------------------------------------------
 # The trainer.
 # ----------------------------------------------------------------------------------------------
@@ -276,6 +291,7 @@ class Word2VecConfig:
     min_alpha: float = 1e-4
     batch_size: int = 1024      # pairs (skip-gram) or windows (CBOW) per step
     share_negatives: int = 4    # examples per group sharing K negatives (1 = word2vec.c's scheme)
+    spread_groups: bool = True  # a group takes pairs B/P apart in the batch, not consecutive ones
     chunk_tokens: int = 200_000  # tokens turned into examples at once (bounds memory)
     ns_exponent: float = 0.75
     noise_table_size: int = 10_000_000  # word2vec.c uses 1e8; 1e7 keeps every share within 1e-7
@@ -370,6 +386,12 @@ def train_word2vec(ids: torch.Tensor, sentence: torch.Tensor, counts, config: Wo
                     batch = [t[first:first + config.batch_size] for t in examples]
                     size = batch[-1].shape[0]
                     groups = size // config.share_negatives if size % config.share_negatives == 0 else size
+                    if config.spread_groups and groups < size:
+                        # Consecutive pairs mostly share a centre word; if they shared negatives too,
+                        # each centre occurrence would meet fewer distinct negatives than in
+                        # word2vec.c. Group g takes pairs g, g + G, g + 2G, ... instead.
+                        order = spread_order(size, groups, device)
+                        batch = [t.index_select(0, order) for t in batch]
                     negatives = noise.sample((groups, config.negative), generator)
                     if config.sg:
                         loss = sgns_step(in_vectors, out_vectors, batch[0], batch[1], negatives, alpha, True)
