@@ -6,7 +6,8 @@
 
 Both models get the same tokens (the book's offline English corpus), the same vocabulary
 (``min_count``), dimension, window, negatives, ``sample``, epochs and learning-rate schedule,
-and the same number of threads (``torch.set_num_threads`` for us, ``workers`` for gensim).
+and the same number of threads (``workers`` for both: our workers are Hogwild threads, each
+running single-threaded torch ops on its own chunks of the corpus, as word2vec.c's threads do).
 Speed is raw corpus tokens x epochs per second of ``train`` (vocabulary building excluded for
 both). Quality is WordSim-353 Spearman and analogy accuracy, scored by the same code
 (``nlpbook.word2vec.evaluate``), so "as fast at equal quality" can be judged from one table.
@@ -70,7 +71,7 @@ def main(argv=None):
     config = sgns.Word2VecConfig(vector_size=args.dim, window=args.window, negative=args.negative,
                                  epochs=args.epochs, sample=args.sample, sg=args.sg, seed=args.seed,
                                  batch_size=args.batch_size, share_negatives=args.share_negatives,
-                                 spread_groups=args.spread_groups)
+                                 spread_groups=args.spread_groups, workers=args.threads)
     rows = {"nlpbook": [], "gensim": []}
     for repeat in range(args.repeats):
         ours = sgns.train_word2vec(ids, sentence_ids, vocab.counts, config, device=args.device, n_raw=n_raw)

@@ -307,3 +307,23 @@ def test_analogy_and_similarity_match_gensim(tmp_path):
     # nearest neighbours agree with gensim's most_similar
     ours_nn = [w for w, _ in nearest_neighbours(vectors, words, stoi, "king", k=5)]
     assert ours_nn == [w for w, _ in kv.most_similar("king", topn=5)]
+
+
+def test_hogwild_workers_learn_and_restore_the_thread_setting():
+    sentences = _toy_corpus()
+    itos = sorted({w for s in sentences for w in s})
+    stoi = {w: i for i, w in enumerate(itos)}
+    ids, sentence, n_raw = flatten_corpus(sentences, stoi)
+    counts = np.bincount(ids.numpy(), minlength=len(itos))
+    config = Word2VecConfig(vector_size=16, window=3, negative=3, epochs=3, sample=0, batch_size=128,
+                            chunk_tokens=1000, noise_table_size=10_000, workers=2, seed=3)
+    threads_before = torch.get_num_threads()
+    result = train_word2vec(ids, sentence, counts, config, n_raw=n_raw, loss_every=1)
+    assert torch.get_num_threads() == threads_before
+    assert result.kept_words == ids.numel() * 3           # sample=0 keeps every token
+    assert result.progress == sorted(result.progress)
+    assert np.mean(result.losses[-5:]) < 0.8 * result.losses[0]
+    unit = torch.nn.functional.normalize(result.in_vectors, dim=1)
+    topic = torch.tensor([w.startswith("a") for w in itos])
+    sims = unit @ unit.T
+    assert sims[topic][:, topic].mean() > sims[topic][:, ~topic].mean() + 0.2

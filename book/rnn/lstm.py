@@ -141,13 +141,19 @@ nlpbook.show_source(LSTM.forward)
 # projections of all time steps in one matmul before the loop, then one $(B, H) \times (H, 4H)$
 # matmul per step for all four gates. Its backward pass is written by hand instead of recorded
 # by autograd: autograd would keep ~25 graph nodes per time step (every slice, product and
-# activation), where the hand-written recursion runs about nine kernels per step and does the
-# weight gradients for all steps at once after the loop. A hand-written backward is a new
+# activation), where the hand-written recursion runs a handful of kernels per step (the two
+# loops below) and does the weight gradients for all steps at once after the loop. A hand-written backward is a new
 # place for bugs, so it is checked below against `nn.LSTM` and with `torch.autograd.gradcheck`.
 # `benchmarks/rnn.py` times both paths against `nn.LSTM`.
 
 # %%
 nlpbook.show_source(lstm_module._FusedLSTMLayer)
+
+# %%
+nlpbook.show_source(lstm_module._forward_steps)
+
+# %%
+nlpbook.show_source(lstm_module._backward_steps)
 
 # %% [markdown]
 # ## Verification

@@ -62,6 +62,7 @@ def analogy_accuracy(vectors, stoi: dict, questions: dict, restrict: int | None 
     if restrict is not None:
         unit = unit[:restrict]
     limit = unit.shape[0]
+    chunk = max(1, min(chunk, 2 ** 24 // limit))  # keep the (chunk, V) score matrix under 64 MB
     sections, correct_all, covered_all, total_all = {}, 0, 0, 0
     for section, items in questions.items():
         rows = [[stoi.get(w, -1) for w in q] for q in items]

@@ -43,6 +43,7 @@ with a vocabulary not much larger than the batch it diverges like a too-large le
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -295,7 +296,8 @@ class Word2VecConfig:
     chunk_tokens: int = 200_000  # tokens turned into examples at once (bounds memory)
     ns_exponent: float = 0.75
     noise_table_size: int = 10_000_000  # word2vec.c uses 1e8; 1e7 keeps every share within 1e-7
-    threads: int | None = None  # CPU threads while training (None: leave torch's setting alone)
+    threads: int | None = None  # torch intra-op threads while training (None: leave the setting alone)
+    workers: int = 1            # Hogwild worker threads, each on its own chunks (word2vec.c's scheme)
     seed: int = 0
 
     def start_alpha(self) -> float:
@@ -355,7 +357,6 @@ def train_word2vec(ids: torch.Tensor, sentence: torch.Tensor, counts, config: Wo
         raise ValueError(f"ids must be non-empty word ids in [0, {vocab_size})")
     if sentence.shape != ids.shape:
         raise ValueError(f"sentence {tuple(sentence.shape)} must match ids {tuple(ids.shape)}")
-    generator = torch.Generator(device=device).manual_seed(config.seed)
     cpu_generator = torch.Generator().manual_seed(config.seed)
     in_vectors, out_vectors = init_word2vec_weights(vocab_size, config.vector_size, cpu_generator, device=device)
     noise = NoiseDistribution(counts, config.ns_exponent, config.noise_table_size, device=device)
@@ -365,49 +366,85 @@ def train_word2vec(ids: torch.Tensor, sentence: torch.Tensor, counts, config: Wo
     start_alpha = config.start_alpha()
     total = n * config.epochs
     result = TrainResult(in_vectors, out_vectors, 0.0, (n_raw or n) * config.epochs, 0, 0)
-    step, running_loss, running_count = 0, 0.0, 0
+    # The work: every chunk of every epoch, in order. The learning rate of a chunk depends only
+    # on its place in this list, as in word2vec.c (which decays it by words processed).
+    tasks = [(epoch, begin) for epoch in range(config.epochs) for begin in range(0, n, config.chunk_tokens)]
+    next_task = iter(range(len(tasks)))
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def work(worker: int):
+        generator = torch.Generator(device=device).manual_seed(config.seed + worker)
+        step, running_loss, running_count = 0, 0.0, 0
+        while not failures:
+            with lock:
+                index = next(next_task, None)
+            if index is None:
+                return
+            epoch, begin = tasks[index]
+            chunk = slice(begin, min(begin + config.chunk_tokens, n))
+            alpha = max(config.min_alpha, start_alpha - (start_alpha - config.min_alpha) * (epoch * n + begin) / total)
+            kept = torch.rand(chunk.stop - chunk.start, generator=generator, device=device) < keep[ids[chunk]]
+            chunk_ids, chunk_sentence = ids[chunk][kept], sentence[chunk][kept]
+            make_examples = skipgram_examples if config.sg else cbow_examples
+            examples = make_examples(chunk_ids, chunk_sentence, config.window, generator)
+            n_examples = examples[-1].shape[0]
+            for first in range(0, n_examples, config.batch_size):
+                batch = [t[first:first + config.batch_size] for t in examples]
+                size = batch[-1].shape[0]
+                groups = size // config.share_negatives if size % config.share_negatives == 0 else size
+                if config.spread_groups and groups < size:
+                    # Consecutive pairs mostly share a centre word; if they shared negatives too,
+                    # each centre occurrence would meet fewer distinct negatives than in
+                    # word2vec.c. Group g takes pairs g, g + G, g + 2G, ... instead.
+                    order = spread_order(size, groups, device)
+                    batch = [t.index_select(0, order) for t in batch]
+                negatives = noise.sample((groups, config.negative), generator)
+                if config.sg:
+                    loss = sgns_step(in_vectors, out_vectors, batch[0], batch[1], negatives, alpha, True)
+                else:
+                    loss = cbow_step(in_vectors, out_vectors, batch[0], batch[1], batch[2], negatives, alpha, True)
+                running_loss, running_count = running_loss + loss, running_count + size
+                step += 1
+                if step % loss_every == 0:  # the mean over the last `loss_every` steps: one sync
+                    mean = float(running_loss) / running_count
+                    if not math.isfinite(mean):
+                        raise FloatingPointError(f"loss is {mean} at step {step}; lower alpha or batch_size")
+                    done = begin + (chunk.stop - chunk.start) * (first + size) / n_examples
+                    with lock:
+                        result.losses.append(mean)
+                        result.progress.append((epoch * n + done) / total)
+                    running_loss, running_count = 0.0, 0
+            with lock:
+                result.kept_words += int(chunk_ids.shape[0])
+                result.examples += n_examples
+
+    def guarded(worker: int):
+        try:
+            work(worker)
+        except BaseException as err:  # re-raised in the caller's thread below
+            failures.append(err)
+
     previous_threads = torch.get_num_threads()
-    if config.threads is not None:
+    if config.workers > 1:
+        torch.set_num_threads(1)        # parallelism comes from the workers, not inside each op
+    elif config.threads is not None:
         torch.set_num_threads(config.threads)
     start = time.perf_counter()
     try:
-        for epoch in range(config.epochs):
-            for begin in range(0, n, config.chunk_tokens):
-                chunk = slice(begin, min(begin + config.chunk_tokens, n))
-                alpha = max(config.min_alpha, start_alpha - (start_alpha - config.min_alpha)
-                            * (epoch * n + begin) / total)
-                kept = torch.rand(chunk.stop - chunk.start, generator=generator, device=device) < keep[ids[chunk]]
-                chunk_ids, chunk_sentence = ids[chunk][kept], sentence[chunk][kept]
-                result.kept_words += int(chunk_ids.shape[0])
-                make_examples = skipgram_examples if config.sg else cbow_examples
-                examples = make_examples(chunk_ids, chunk_sentence, config.window, generator)
-                n_examples = examples[-1].shape[0]
-                for first in range(0, n_examples, config.batch_size):
-                    batch = [t[first:first + config.batch_size] for t in examples]
-                    size = batch[-1].shape[0]
-                    groups = size // config.share_negatives if size % config.share_negatives == 0 else size
-                    if config.spread_groups and groups < size:
-                        # Consecutive pairs mostly share a centre word; if they shared negatives too,
-                        # each centre occurrence would meet fewer distinct negatives than in
-                        # word2vec.c. Group g takes pairs g, g + G, g + 2G, ... instead.
-                        order = spread_order(size, groups, device)
-                        batch = [t.index_select(0, order) for t in batch]
-                    negatives = noise.sample((groups, config.negative), generator)
-                    if config.sg:
-                        loss = sgns_step(in_vectors, out_vectors, batch[0], batch[1], negatives, alpha, True)
-                    else:
-                        loss = cbow_step(in_vectors, out_vectors, batch[0], batch[1], batch[2], negatives, alpha, True)
-                    running_loss, running_count = running_loss + loss, running_count + size
-                    step += 1
-                    if step % loss_every == 0:  # the mean over the last `loss_every` steps: one sync
-                        mean = float(running_loss) / running_count
-                        if not math.isfinite(mean):
-                            raise FloatingPointError(f"loss is {mean} at step {step}; lower alpha or batch_size")
-                        result.losses.append(mean)
-                        done = begin + (chunk.stop - chunk.start) * (first + size) / n_examples
-                        result.progress.append((epoch * n + done) / total)
-                        running_loss, running_count = 0.0, 0
-                    result.examples += size
+        if config.workers == 1:
+            work(0)                     # in this thread: deterministic for a given seed
+        else:
+            threads = [threading.Thread(target=guarded, args=(w,)) for w in range(config.workers)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            if failures:
+                raise failures[0]
+            order = np.argsort(result.progress, kind="stable")   # workers append out of order
+            result.losses = [result.losses[i] for i in order]
+            result.progress = [result.progress[i] for i in order]
         if device.type == "cuda":
             torch.cuda.synchronize()
         result.seconds = time.perf_counter() - start
