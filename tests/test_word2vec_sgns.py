@@ -326,4 +326,6 @@ def test_hogwild_workers_learn_and_restore_the_thread_setting():
     unit = torch.nn.functional.normalize(result.in_vectors, dim=1)
     topic = torch.tensor([w.startswith("a") for w in itos])
     sims = unit @ unit.T
-    assert sims[topic][:, topic].mean() > sims[topic][:, ~topic].mean() + 0.2
+    own_topic = torch.where(topic[:, None] == topic[None, :], sims, torch.nan).nanmean(1)
+    other_topic = torch.where(topic[:, None] != topic[None, :], sims, torch.nan).nanmean(1)
+    assert (own_topic > other_topic).all(), "every word must be closer, on average, to its own topic"
