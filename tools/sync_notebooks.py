@@ -7,6 +7,7 @@ Usage: python tools/sync_notebooks.py [files...]
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import sys
 
@@ -28,7 +29,9 @@ def sync(py_path: str) -> str:
     nb.metadata.setdefault("jupytext", {})["formats"] = FORMATS
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
+        # Ids by position, not random: re-syncing an unchanged source leaves the .ipynb unchanged.
+        cell.id = hashlib.sha1(f"{index}:{cell.cell_type}".encode()).hexdigest()[:8]
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
         cell.metadata.pop("execution", None)
