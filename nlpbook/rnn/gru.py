@@ -34,10 +34,9 @@ final state ``(L, B, H)``. No inter-layer dropout, no bidirectional mode.
 """
 from __future__ import annotations
 
-import math
-
 import torch
-from torch import nn
+
+from .stacked import StackedGateWeights
 
 __all__ = ["gru_cell", "seed_gru_cell", "GRU", "seed_state_dict_from_pytorch", "gru_parameter_count"]
 
@@ -123,7 +122,7 @@ def _seed_layer_fast(x: torch.Tensor, h: torch.Tensor, w_ih, w_hh, b_ih, b_hh) -
     return torch.stack(outputs, dim=1), h
 
 
-class GRU(nn.Module):
+class GRU(StackedGateWeights):
     """A multi-layer, batch-first GRU with ``nn.GRU``'s parameter names and shapes.
 
     ``form="pytorch"`` computes ``nn.GRU``'s equations, ``form="seed"`` the seed's (see the
@@ -138,48 +137,16 @@ class GRU(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *,
                  form: str = "pytorch", fast: bool = False, dtype: torch.dtype | None = None):
-        super().__init__()
         if form not in self.FORMS:
             raise ValueError(f"form must be one of {self.FORMS}, got {form!r}")
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        super().__init__(input_size, hidden_size, num_layers, gates=3, dtype=dtype)  # r, z, n
         self.form, self.fast = form, fast
-        H = hidden_size
-        for k in range(num_layers):
-            layer_in = input_size if k == 0 else H
-            self.register_parameter(f"weight_ih_l{k}", nn.Parameter(torch.empty(3 * H, layer_in, dtype=dtype)))
-            self.register_parameter(f"weight_hh_l{k}", nn.Parameter(torch.empty(3 * H, H, dtype=dtype)))
-            self.register_parameter(f"bias_ih_l{k}", nn.Parameter(torch.empty(3 * H, dtype=dtype)))
-            self.register_parameter(f"bias_hh_l{k}", nn.Parameter(torch.empty(3 * H, dtype=dtype)))
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """``nn.GRU``'s initialisation: every parameter ~ U(-1/sqrt(H), 1/sqrt(H))."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
-
-    def layer_weights(self, k: int) -> tuple[torch.Tensor, ...]:
-        """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of layer ``k``."""
-        return tuple(getattr(self, f"{name}_l{k}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
     def _check(self, x: torch.Tensor, h0: torch.Tensor | None) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or x.dim() != 3:
-            raise ValueError(f"x must be a (B, T, I) tensor, got {getattr(x, 'shape', type(x))}")
-        if x.shape[2] != self.input_size:
-            raise ValueError(f"x has {x.shape[2]} features per step, this GRU expects input_size={self.input_size}")
-        if x.shape[1] == 0:
-            raise ValueError("x has no time steps (T = 0)")
-        if x.dtype != self.weight_ih_l0.dtype:
-            raise TypeError(f"x is {x.dtype} but the GRU's parameters are {self.weight_ih_l0.dtype}")
-        B, L, H = x.shape[0], self.num_layers, self.hidden_size
+        self.check_input(x)
         if h0 is None:
-            return x.new_zeros(L, B, H)
-        if h0.shape != (L, B, H):
-            raise ValueError(f"h0 must have shape (num_layers, B, H) = {(L, B, H)}, got {tuple(h0.shape)}")
-        return h0
+            return x.new_zeros(self.num_layers, x.shape[0], self.hidden_size)
+        return self.check_state("h0", h0, x.shape[0])
 
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         h0 = self._check(x, h0)

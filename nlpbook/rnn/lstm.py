@@ -23,10 +23,9 @@ No inter-layer dropout, no projections (``proj_size``), no bidirectional mode.
 """
 from __future__ import annotations
 
-import math
-
 import torch
-from torch import nn
+
+from .stacked import StackedGateWeights
 
 __all__ = ["lstm_cell", "LSTM", "lstm_parameter_count"]
 
@@ -207,7 +206,7 @@ def _lstm_layer_fast(x: torch.Tensor, h: torch.Tensor, c: torch.Tensor, w_ih, w_
     return _FusedLSTMLayer.apply(x, h, c, w_ih, w_hh, b_ih + b_hh)
 
 
-class LSTM(nn.Module):
+class LSTM(StackedGateWeights):
     """A multi-layer, batch-first LSTM with ``nn.LSTM``'s parameter names and shapes.
 
     ``fast=False`` runs :func:`lstm_cell` step by step; ``fast=True`` runs the fused layer
@@ -219,49 +218,17 @@ class LSTM(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *,
                  fast: bool = False, dtype: torch.dtype | None = None):
-        super().__init__()
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        self.input_size, self.hidden_size, self.num_layers, self.fast = input_size, hidden_size, num_layers, fast
-        H = hidden_size
-        for k in range(num_layers):
-            layer_in = input_size if k == 0 else H
-            self.register_parameter(f"weight_ih_l{k}", nn.Parameter(torch.empty(4 * H, layer_in, dtype=dtype)))
-            self.register_parameter(f"weight_hh_l{k}", nn.Parameter(torch.empty(4 * H, H, dtype=dtype)))
-            self.register_parameter(f"bias_ih_l{k}", nn.Parameter(torch.empty(4 * H, dtype=dtype)))
-            self.register_parameter(f"bias_hh_l{k}", nn.Parameter(torch.empty(4 * H, dtype=dtype)))
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """``nn.LSTM``'s initialisation: every parameter ~ U(-1/sqrt(H), 1/sqrt(H))."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
-
-    def layer_weights(self, k: int) -> tuple[torch.Tensor, ...]:
-        """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of layer ``k``."""
-        return tuple(getattr(self, f"{name}_l{k}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        super().__init__(input_size, hidden_size, num_layers, gates=4, dtype=dtype)  # i, f, g, o
+        self.fast = fast
 
     def _check(self, x: torch.Tensor, state) -> tuple[torch.Tensor, torch.Tensor]:
-        if not isinstance(x, torch.Tensor) or x.dim() != 3:
-            raise ValueError(f"x must be a (B, T, I) tensor, got {getattr(x, 'shape', type(x))}")
-        if x.shape[2] != self.input_size:
-            raise ValueError(f"x has {x.shape[2]} features per step, this LSTM expects input_size={self.input_size}")
-        if x.shape[1] == 0:
-            raise ValueError("x has no time steps (T = 0)")
-        if x.dtype != self.weight_ih_l0.dtype:
-            raise TypeError(f"x is {x.dtype} but the LSTM's parameters are {self.weight_ih_l0.dtype}")
-        B, L, H = x.shape[0], self.num_layers, self.hidden_size
+        self.check_input(x)
         if state is None:
-            zeros = x.new_zeros(L, B, H)
+            zeros = x.new_zeros(self.num_layers, x.shape[0], self.hidden_size)
             return zeros, zeros
         if not isinstance(state, (tuple, list)) or len(state) != 2:
             raise ValueError("state must be a pair (h0, c0)")
-        for name, s in zip(("h0", "c0"), state):
-            if s.shape != (L, B, H):
-                raise ValueError(f"{name} must have shape (num_layers, B, H) = {(L, B, H)}, got {tuple(s.shape)}")
-        return state[0], state[1]
+        return self.check_state("h0", state[0], x.shape[0]), self.check_state("c0", state[1], x.shape[0])
 
     def forward(self, x: torch.Tensor, state=None):
         h0, c0 = self._check(x, state)
