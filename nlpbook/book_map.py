@@ -55,24 +55,29 @@ PARTS: list[tuple[str, list[Chapter]]] = [
 ]
 
 
-def toc_files(toc_path: str) -> set[str]:
-    """Every ``file:`` entry (and the root) in a Jupyter Book ``_toc.yml``."""
+def toc_pages(toc_path: str) -> list[str]:
+    """The root and every ``file:`` of a Jupyter Book ``_toc.yml``, in book order, without suffix."""
     with open(toc_path, encoding="utf-8") as handle:
         toc = yaml.safe_load(handle)
-    found: set[str] = {toc["root"]} if "root" in toc else set()
+    pages = [toc["root"]] if "root" in toc else []
 
     def walk(node):
         if isinstance(node, dict):
             if "file" in node:
-                found.add(os.path.splitext(node["file"])[0])
+                pages.append(node["file"])
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
             for item in node:
                 walk(item)
 
-    walk(toc)
-    return found
+    walk({key: value for key, value in toc.items() if key != "root"})
+    return [os.path.splitext(page)[0] for page in pages]
+
+
+def toc_files(toc_path: str) -> set[str]:
+    """The pages of :func:`toc_pages`, as a set."""
+    return set(toc_pages(toc_path))
 
 
 def chapter_rows(toc_path: str) -> list[dict]:

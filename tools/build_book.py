@@ -30,6 +30,8 @@ import time
 
 import yaml
 
+from nlpbook.book_map import toc_pages
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMOKE_NOTEBOOKS = os.path.join(ROOT, "_build", "smoke-notebooks")
 SRC = os.path.join(ROOT, "_build", "smoke-src")
@@ -40,26 +42,6 @@ SKIP = shutil.ignore_patterns("*.py", "*.ipynb", "__pycache__", ".ipynb_checkpoi
 
 class BuildError(RuntimeError):
     pass
-
-
-def toc_pages(toc_path: str) -> list[str]:
-    """The root and every `file:` of a _toc.yml, in book order, without suffix."""
-    with open(toc_path, encoding="utf-8") as handle:
-        toc = yaml.safe_load(handle)
-    pages = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                pages.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk({k: v for k, v in toc.items() if k != "root"})
-    return [os.path.splitext(p)[0] for p in pages]
 
 
 def shown(path: str, root: str) -> str:
