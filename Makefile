@@ -53,7 +53,7 @@ $(MATHJAX_DIR)/tex-chtml-full.js:
 	@bash tools/vendor_mathjax.sh $(MATHJAX_VERSION) $(MATHJAX_DIR)
 
 book: install
-	NLPBOOK_PROFILE=$(PROFILE) $(VENV)/bin/jupyter-book build . -W -n --keep-going --builder html
+	NLPBOOK_PROFILE=$(PROFILE) NLPBOOK_PROGRESS=0 $(VENV)/bin/jupyter-book build . -W -n --keep-going --builder html
 	@echo "Rendered: _build/html/index.html"
 
 test: install

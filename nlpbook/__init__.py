@@ -8,14 +8,14 @@ Every chapter starts with::
 and shows nlpbook's code with :func:`nlpbook.show_source` instead of copying it.
 Layout: batch first everywhere, ``(B, T, D)``.
 """
-from .display import show_source
+from .display import show_source, table
 from .profiles import PROFILES, Profile, ProfileError, resolve_profile
-from .runtime import Setup, get_device, seed_everything, setup
+from .runtime import Setup, cpu_by_design, get_device, seed_everything, setup
 from .training import History, NonFiniteLossError, train
 
 __version__ = "0.1.0"
 __all__ = [
     "PROFILES", "Profile", "ProfileError", "resolve_profile",
-    "Setup", "get_device", "seed_everything", "setup",
-    "show_source", "History", "NonFiniteLossError", "train",
+    "Setup", "cpu_by_design", "get_device", "seed_everything", "setup",
+    "show_source", "table", "History", "NonFiniteLossError", "train",
 ]
