@@ -3,16 +3,26 @@
 Runs after test_notebooks_execute.py (files run in alphabetical order), which leaves executed
 copies in _build/smoke-notebooks/; run alone, this file executes the missing ones first.
 tools/build_book.py renders them with Sphinx warnings as errors, then every HTML page is
-loaded as a file:// URL, offline, and checked:
+loaded as a file:// URL, offline, and checked as a reader sees it:
 
 - math is typeset by MathJax: every Sphinx math element holds an mjx-container, no MathJax
-  error, and no raw TeX delimiters ($$, \\(, \\[, \\begin{) left in the text outside code;
+  error, and no raw TeX left in the text outside code: no $$, \\(, \\[, \\begin{, and no
+  single $...$ (what computed Markdown showed before it was parsed as MyST);
+- no display equation is wider than the text column (it would be cut at the right margin);
+- no progress bar in any output (tqdm's "42%|" or "[00:01, 3.2step/s]");
+- no visible code that only builds prose, tables or listings (Markdown(, table(, show_source():
+  such cells are tagged remove-input;
+- no pandas table (a DataFrame's HTML or a .style table): tables come from nlpbook.table;
+- every figure is shown at (nearly) its own width: none is shrunk into the column;
 - MathJax and every other script come from the book's own files: no http(s) script anywhere,
   MathJax from _static/mathjax/ and loaded once, no request to the network at all;
 - the browser console shows no JavaScript error;
 - every image loads (the Colab badge, the one remote image allowed, excepted);
 - every page made from a notebook has a Colab link to that notebook on GitHub;
-- the intro page is saved as a screenshot to _build/intro-screenshot.png for a look.
+- the intro page and two chapters are saved as screenshots under _build/ for a look.
+
+NLPBOOK_RENDERED_HTML=<folder> checks an HTML build that already exists (an older build, say)
+instead of building one.
 """
 from __future__ import annotations
 
@@ -32,6 +42,7 @@ from notebooks import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import build_book  # noqa: E402
+from colab import colab_url  # noqa: E402
 
 # Building and checking take about a minute; executing notebooks that are missing takes longer.
 NOTEBOOK_TIMEOUT_S = int(os.environ.get("NLPBOOK_NOTEBOOK_TIMEOUT", "240"))
@@ -39,6 +50,10 @@ RENDER_TIMEOUT_S = int(os.environ.get("NLPBOOK_RENDER_TIMEOUT",
                                       900 + NOTEBOOK_TIMEOUT_S * len(build_book.to_execute())))
 HTML = os.path.join(ROOT, "_build", "smoke-html")
 SCREENSHOT = os.path.join(ROOT, "_build", "intro-screenshot.png")
+# Two chapter pages, whole, as a reader scrolls them (figures, tables, answers).
+PAGE_SCREENSHOTS = {"book/rnn/gradient_clipping.html": os.path.join(ROOT, "_build", "screenshot-gradient_clipping.png"),
+                    "book/word2vec/negative_sampling.html": os.path.join(ROOT, "_build", "screenshot-negative_sampling.png")}
+PREBUILT_HTML = os.environ.get("NLPBOOK_RENDERED_HTML")
 CHROMIUM = os.environ.get("NLPBOOK_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("NLPBOOK_CHROMEDRIVER", "/usr/bin/chromedriver")
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -92,6 +107,29 @@ const all = text.join(" ").replace(/\s+/g, " ");
 const at = Math.min(...["$$", "\\(", "\\)", "\\[", "\\]", "\\begin{"]
   .map(mark => all.indexOf(mark)).filter(i => i >= 0));
 const raw = at < Infinity ? [JSON.stringify(all.slice(Math.max(0, at - 40), at + 60))] : [];
+// A single $...$ left as text: math that was never parsed (computed Markdown, say).
+const dollar = all.match(/\$[^$\s][^$\n]{0,120}?[^$\s]\$|\$[^$\s]\$/);
+if (dollar) raw.push(JSON.stringify(all.slice(Math.max(0, dollar.index - 40), dollar.index + 60)));
+const outputs = Array.from(document.querySelectorAll(".cell_output")).map(el => el.textContent).join("\n");
+const bar = outputs.match(/\d+%\|[^\n]{0,60}|\[\d\d:\d\d(?::\d\d)?(?:<[^,\]]*)?, [^\]\n]*\/s\]/);
+const MACHINERY = /\bMarkdown\(|(?:^|[^\w.])(?:nlpbook\.)?table\(|show_source\(/m;
+const machinery = Array.from(document.querySelectorAll(".cell_input"))
+  .filter(el => !el.closest("details") && MACHINERY.test(el.textContent))
+  .map(el => el.textContent.trim().slice(0, 100));
+const framed = Array.from(document.querySelectorAll(".cell_output table.dataframe, .cell_output table[id^='T_']"))
+  .map(el => el.textContent.replace(/\s+/g, " ").trim().slice(0, 80));
+const shrunk = Array.from(document.querySelectorAll(".cell_output img")).map(img => {
+  const styled = parseFloat((img.getAttribute("style") || "").match(/width:\s*([\d.]+)px/)?.[1] || "0");
+  const own = styled || parseFloat(img.getAttribute("width") || "0") || img.naturalWidth;
+  const shown = img.getBoundingClientRect().width;
+  return {src: (img.getAttribute("src") || "").slice(-40), own: Math.round(own), shown: Math.round(shown)};
+}).filter(f => f.own > 0 && f.shown < 0.9 * f.own);
+const wide = Array.from(document.querySelectorAll("mjx-container[display='true']")).map(el => {
+  const math = el.querySelector("mjx-math");
+  return {tex: (el.getAttribute("aria-label") || el.textContent).slice(0, 60),
+          width: math ? Math.round(math.getBoundingClientRect().width) : 0,
+          column: Math.round(el.getBoundingClientRect().width)};
+}).filter(eq => eq.width > eq.column + 1);
 const mathEls = Array.from(document.querySelectorAll(".math"));
 return {
   mjx: document.querySelectorAll("mjx-container").length,
@@ -100,6 +138,11 @@ return {
   errors: Array.from(document.querySelectorAll("mjx-merror, [data-mjx-error]"))
     .map(el => (el.getAttribute("data-mjx-error") || el.textContent).slice(0, 80)),
   raw_tex: raw,
+  progress_bar: bar ? [bar[0].slice(0, 80)] : [],
+  machinery: machinery,
+  pandas_tables: framed,
+  shrunk_figures: shrunk,
+  wide_equations: wide,
   remote_scripts: Array.from(document.querySelectorAll("script[src]")).map(s => s.getAttribute("src"))
     .filter(src => /^(https?:)?\/\//i.test(src.trim())),
   mathjax_scripts: Array.from(document.querySelectorAll("script[src]")).map(s => s.src)
@@ -181,10 +224,26 @@ def inspect_book(html_dir: str, screenshot: str | None = SCREENSHOT) -> dict[str
             driver.get("file://" + os.path.join(html_dir, intro))
             driver.execute_async_script(WAIT_FOR_MATHJAX)
             driver.save_screenshot(screenshot)
+            for rel, path in PAGE_SCREENSHOTS.items():
+                if os.path.exists(os.path.join(html_dir, rel)):
+                    save_whole_page(driver, os.path.join(html_dir, rel), path)
         return pages
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def save_whole_page(driver, page: str, path: str, width: int = 1280) -> None:
+    """A screenshot of the whole page at ``width`` px, top to bottom (capped at 16,000 px)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": 1600, "deviceScaleFactor": 1, "mobile": False})
+    driver.get("file://" + page)
+    driver.execute_async_script(WAIT_FOR_MATHJAX)
+    driver.execute_async_script(WAIT_FOR_IMAGES)
+    height = min(int(driver.execute_script("return document.documentElement.scrollHeight")), 16000)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    driver.save_screenshot(path)
 
 
 def notebook_pages(root: str = ROOT) -> list[str]:
@@ -193,23 +252,17 @@ def notebook_pages(root: str = ROOT) -> list[str]:
     return [p + ".ipynb" for p in pages if os.path.exists(os.path.join(root, p + ".ipynb"))]
 
 
-def colab_url(notebook: str, root: str = ROOT) -> str:
-    with open(os.path.join(root, "_config.yml"), encoding="utf-8") as handle:
-        repo = yaml.safe_load(handle)["repository"]
-    github = repo["url"].rstrip("/").removeprefix("https://github.com/")
-    path = "/".join(p for p in (repo.get("path_to_book", "").strip("/"), notebook) if p)
-    return f"https://colab.research.google.com/github/{github}/blob/{repo.get('branch', 'main')}/{path}"
-
-
 # ---- fixtures: execute what is missing, build, load every page once --------------------------
 
 @pytest.fixture(scope="module")
 def built_book():
+    if PREBUILT_HTML:
+        return os.path.abspath(PREBUILT_HTML)
     todo = build_book.to_execute()
     if todo:
         import test_notebooks_execute as smoke  # the same papermill run, into the same folder
         for nb_path in todo:
-            smoke.test_notebook_runs_in_smoke_profile(nb_path)
+            smoke.execute_alone(nb_path, os.path.join(smoke.OUT_DIR, nb_path))
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build_book.py"), "--out", HTML],
                           capture_output=True, text=True, cwd=ROOT)
@@ -253,6 +306,38 @@ def test_math_is_typeset_by_mathjax(pages):
             problems.append(f"{rel}: raw TeX in the text: {', '.join(info['raw_tex'][:3])}")
     assert not problems, "math does not render:\n" + "\n".join(problems)
     assert sum(p.info["mjx"] for p in pages.values()) > 0, "no page of the book shows any typeset math"
+
+
+def test_no_equation_is_wider_than_the_column(pages):
+    problems = [f"{rel}: {eq['width']} px wide in a {eq['column']} px column: {eq['tex']!r}"
+                for rel, page in pages.items() for eq in page.info["wide_equations"]]
+    assert not problems, ("display equations cut at the right margin (break them over lines with "
+                          "aligned):\n" + "\n".join(problems))
+
+
+def test_no_progress_bar_in_the_page(pages):
+    problems = [f"{rel}: {page.info['progress_bar'][0]!r}" for rel, page in pages.items() if page.info["progress_bar"]]
+    assert not problems, ("progress bars in the rendered page (route them through nlpbook.display.progress; "
+                          "the build sets NLPBOOK_PROGRESS=0):\n" + "\n".join(problems))
+
+
+def test_no_visible_prose_building_code(pages):
+    problems = [f"{rel}: {code!r}" for rel, page in pages.items() for code in page.info["machinery"]]
+    assert not problems, ("code that only builds prose, a table or a listing is on show (tag its cell "
+                          "remove-input):\n" + "\n".join(problems[:20]))
+
+
+def test_tables_are_the_books_own(pages):
+    problems = [f"{rel}: {t!r}" for rel, page in pages.items() for t in page.info["pandas_tables"]]
+    assert not problems, ("pandas tables (a bare DataFrame or .style) lose the theme's look and print raw "
+                          "numbers; use nlpbook.table:\n" + "\n".join(problems[:20]))
+
+
+def test_figures_fit_the_column(pages):
+    problems = [f"{rel}: a figure {f['own']} px wide shown at {f['shown']} px (...{f['src']})"
+                for rel, page in pages.items() for f in page.info["shrunk_figures"]]
+    assert not problems, ("figures shrunk into the text column (make them at most "
+                          "nlpbook.display.FIGURE_MAX_WIDTH_IN inches wide):\n" + "\n".join(problems))
 
 
 def test_mathjax_and_all_scripts_are_local(built_book, pages):
@@ -307,5 +392,6 @@ def test_notebook_pages_link_to_their_notebook_on_colab(pages):
     assert not problems, "\n".join(problems)
 
 
-def test_intro_screenshot(pages):
-    assert os.path.getsize(SCREENSHOT) > 10_000, f"{SCREENSHOT} looks empty"
+def test_screenshots(pages):
+    for path in [SCREENSHOT, *PAGE_SCREENSHOTS.values()]:
+        assert os.path.exists(path) and os.path.getsize(path) > 10_000, f"{path} is missing or looks empty"

@@ -2,7 +2,8 @@
 
 The .py file is the source of truth: the .ipynb is regenerated from it, so a notebook edited
 in Jupyter must be saved back to .py first (jupytext pairs them when opened in Jupyter).
-Usage: python tools/sync_notebooks.py [files...]
+It also writes each chapter's Colab badge and setup cell from _config.yml and the Makefile
+(tools/colab.py). Usage: python tools/sync_notebooks.py [files...]
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import sys
 
 import jupytext
 import nbformat
+
+import colab
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FORMATS = "ipynb,py:percent"
@@ -25,6 +28,14 @@ def notebook_sources(paths: list[str] | None = None) -> list[str]:
 
 
 def sync(py_path: str) -> str:
+    notebook = os.path.relpath(os.path.splitext(py_path)[0] + ".ipynb", ROOT).replace(os.sep, "/")
+    with open(py_path, encoding="utf-8") as handle:
+        text = handle.read()
+    fixed = colab.rewrite_source(text, notebook)  # the badge and setup cell, from one place
+    if fixed != text:
+        with open(py_path + ".tmp", "w", encoding="utf-8") as handle:
+            handle.write(fixed)
+        os.replace(py_path + ".tmp", py_path)
     nb = jupytext.read(py_path, fmt="py:percent")
     nb.metadata.setdefault("jupytext", {})["formats"] = FORMATS
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
