@@ -292,7 +292,7 @@ def _optim_apis():
     apis.append(Api("global_grad_norm", global_grad_norm, lambda: {"parameters": params(), "norm_type": 2.0},
                     scalars={"norm_type": [0.5, 0, -1, NAN, "2"]}, values={"parameters": bad_params}))
     apis.append(Api("clip_grad_norm_", clip_grad_norm_, lambda: {"parameters": params(), "max_norm": 1.0},
-                    scalars={"max_norm": POS_FLOAT, "norm_type": [0.5, NAN, "2"]}, values={"parameters": bad_params}))
+                    scalars={"max_norm": [0, -1, NAN, "0.1"], "norm_type": [0.5, NAN, "2"]}, values={"parameters": bad_params}))
     apis.append(Api("clip_grad_value_", clip_grad_value_, lambda: {"parameters": params(), "clip_value": 1.0},
                     scalars={"clip_value": POS_FLOAT}, values={"parameters": bad_params}))
     apis.append(Api("floor_gradient_", floor_gradient_, lambda: {"parameters": params(), "threshold": 1.0},

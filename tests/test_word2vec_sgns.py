@@ -254,7 +254,7 @@ def test_trainer_learns_topics_and_is_reproducible():
 
 
 def test_trainer_rejects_ids_outside_the_vocabulary():
-    with pytest.raises(ValueError, match="word ids"):
+    with pytest.raises(ValueError, match="outside the vocabulary"):
         train_word2vec(torch.tensor([0, 5]), torch.tensor([0, 0]), np.array([1, 1]), Word2VecConfig())
 
 

@@ -21,7 +21,7 @@ def word_tokenize(text: str) -> list[str]:
     ["don't", 'panic', "it's", '42', 'well', 'known']
     """
     if not isinstance(text, str):
-        raise TypeError(f"word_tokenize expects a str, got {type(text).__name__}")
+        raise TypeError(f"word_tokenize expects text as a str, got {type(text).__name__}")
     return WORD_RE.findall(text.lower().translate(_APOSTROPHES))
 
 
