@@ -216,7 +216,7 @@ def check_number(name: str, value, *, low: float | None = None, high: float | No
         right = "" if high is None else f"{high}{')' if high_open else ']'}"
         interval = f"in {left}, {right}" if high is not None and low is not None else (
             f"{'>' if low_open else '>='} {low}" if low is not None else f"{'<' if high_open else '<='} {high}")
-        raise InputError(f"{name} must be {interval}, got {value}")
+        raise InputError(f"{name} must be {what or interval}, got {value}")
     return value
 
 
