@@ -14,7 +14,6 @@ The test fails on any silent call, and when more than 1 in 20 calls is obscure. 
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 from dataclasses import dataclass, field, replace
