@@ -393,14 +393,14 @@ for ax, (name, sents) in zip(axes.flat, per_source.items()):
     lengths = np.array([len(s) for s in sents])
     ax.hist(np.minimum(lengths, 80), bins=bins, color="tab:blue")
     ax.axvline(np.median(lengths), color="tab:red", lw=1, label=f"median {np.median(lengths):.0f}")
-    ax.set_title(f"{name} ({len(sents):,} sentences)", fontsize=9)
+    ax.set_title(f"{name} ({len(sents):,})", fontsize=9)
     ax.legend(fontsize=7, loc="upper right")
     ax.tick_params(labelsize=7.5)
 for ax in axes[-1]:
     ax.set_xlabel("length (tokens)", fontsize=8.5)
 for ax in axes[:, 0]:
     ax.set_ylabel("sentences", fontsize=8.5)
-fig.suptitle("Sentence lengths by source (the last bin holds every sentence of 80 tokens or more)", fontsize=10)
+fig.suptitle("Sentence lengths by source (number of sentences); the last bin holds 80 tokens or more", fontsize=10)
 fig.tight_layout()
 plt.show()
 
@@ -674,11 +674,17 @@ ws_cover_glove, an_cover_glove = cover[3]["WordSim-353 pairs"], cover[3]["analog
 heaps_sentence = (
     f"The vocabulary never stops growing: with the sentences shuffled, $V \\propto N^{{{heaps_beta:.2f}}}$ over "
     f"the top two decades of corpus size (Heaps), and the counts predict that curve to {expected_error:.1%}. "
-    + (f"The textbook link $\\beta = 1/s$ works only with the slope of the rare words ($1/{zipf_s_tail:.2f} = "
-       f"{beta_tail:.2f}$), not with the middle ranks' ($1/{zipf_s:.2f} = {beta_mid:.2f}$)."
+    + (f"The textbook link $\\beta = 1/s$ is far off with the middle ranks' slope ($1/{zipf_s:.2f} = "
+       f"{beta_mid:.2f}$) and comes closer with the rare words' ($1/{zipf_s_tail:.2f} = {beta_tail:.2f}$), "
+       f"the words a bigger corpus adds; it is not exact, because neither law is one power law here."
        if tail_explains and zipf_s_tail > 1 else
        f"On this small a corpus neither slope gives $\\beta$ through $\\beta = 1/s$.")
 )
+tail_is_steeper = tail_explains and zipf_s_tail > 1
+heaps_clause_en = (f"; not $N^{{1/s}}$ with the middle ranks' $s = {zipf_s:.2f}$, because new words come from "
+                   f"the rare tail, which falls off more steeply, $s = {zipf_s_tail:.2f}$" if tail_is_steeper else "")
+heaps_clause_zh = (f"；并不等于用中间排名的 $s = {zipf_s:.2f}$ 算出的 $N^{{1/s}}$，因为新词来自更陡的罕见词长尾"
+                   f"（$s = {zipf_s_tail:.2f}$）" if tail_is_steeper else "")
 Markdown(f"""
 **Word frequencies are not just "different": they span orders of magnitude, and regularly so.**
 On the {len(tokens):,} tokens of this run the count of the word of rank $r$ falls like
@@ -705,14 +711,14 @@ chapters; the numbers here are the reason they are needed.
 falls roughly like $1/r$ (here $s = {zipf_s:.2f}$), so a handful of function words fill a large share of
 the text ({share_top_tokens:.0%} for the top {top} here) while most distinct words are rare and
 {hapax:.0%} occur once; the vocabulary keeps growing with corpus size (Heaps, here
-$N^{{{heaps_beta:.2f}}}$). Sampling negatives by raw frequency would therefore mostly draw "the", "of",
+$N^{{{heaps_beta:.2f}}}${heaps_clause_en}). Sampling negatives by raw frequency would therefore mostly draw "the", "of",
 "and" and almost never a rare word; word2vec uses $f^{{3/4}}$ to flatten the distribution
 ({share_top_tokens:.0%} → {share_top_34:.0%} for the top {top}) and also subsamples frequent words
 out of the training text. A `min_count` threshold cuts the long tail at the cost of coverage.
 
 **面试回答（中文）。** 词频服从 Zipf 定律：第 $r$ 个最常见的词出现次数约与 $1/r$ 成正比（本次 $s = {zipf_s:.2f}$），
 少数虚词占了很大比例（这里前 {top} 个词占全部词次的 {share_top_tokens:.0%}），而绝大多数不同的词都很罕见，
-{hapax:.0%} 只出现一次；词表大小随语料增大而持续增长（Heaps 定律，这里约为 $N^{{{heaps_beta:.2f}}}$）。
+{hapax:.0%} 只出现一次；词表大小随语料增大而持续增长（Heaps 定律，这里约为 $N^{{{heaps_beta:.2f}}}${heaps_clause_zh}）。
 因此如果按原始词频采负样本，几乎总是抽到 "the"、"of"、"and"，很少抽到罕见词；word2vec 用 $f^{{3/4}}$
 把分布压平（前 {top} 个词的份额从 {share_top_tokens:.0%} 降到 {share_top_34:.0%}），同时对高频词做下采样。
 `min_count` 阈值截掉长尾，但会降低评测集的覆盖率。
