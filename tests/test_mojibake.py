@@ -2,8 +2,8 @@ import doctest
 
 import pytest
 
-from nlpbook import mojibake
-from nlpbook.mojibake import count_mojibake, repair_mojibake
+from nlpbook.data import mojibake
+from nlpbook.data.mojibake import count_mojibake, repair_mojibake
 
 CLEAN = ["don’t", "“wrong”", "£5", "naïve café in Zürich, señor", "Straße", "Æsop", "日本語", "∗∗", "plain ascii"]
 

@@ -15,6 +15,7 @@ import os
 import re
 from typing import Callable, Iterator
 
+from .mojibake import repair_mojibake
 from . import sources
 from .sword import read_bible
 from .tokenize import split_sentences
@@ -106,6 +107,7 @@ def fortunes() -> Iterator[str]:
     for name in names:
         with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as f:
             raw = re.sub(".\b", "", f.read())  # overstriking: "x\bx" is a bold x
+        raw = repair_mojibake(raw)  # a few lines were stored as UTF-8 read as Latin-1 (see mojibake.py)
         for cookie in raw.split("\n%\n"):
             body = [l for l in cookie.split("\n") if not re.match(r"^\s*(--|\u2014)", l)]
             yield from split_sentences(" ".join(l.strip() for l in body))
