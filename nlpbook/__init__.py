@@ -8,6 +8,7 @@ Every chapter starts with::
 and shows nlpbook's code with :func:`nlpbook.show_source` instead of copying it.
 Layout: batch first everywhere, ``(B, T, D)``.
 """
+from .device_audit import cpu_by_design
 from .display import show_source
 from .profiles import PROFILES, Profile, ProfileError, resolve_profile
 from .runtime import Setup, get_device, seed_everything, setup
@@ -17,5 +18,5 @@ __version__ = "0.1.0"
 __all__ = [
     "PROFILES", "Profile", "ProfileError", "resolve_profile",
     "Setup", "get_device", "seed_everything", "setup",
-    "show_source", "History", "NonFiniteLossError", "train",
+    "show_source", "History", "NonFiniteLossError", "train", "cpu_by_design",
 ]
