@@ -12,11 +12,12 @@ from .device_audit import cpu_by_design
 from .display import show_source
 from .profiles import PROFILES, Profile, ProfileError, resolve_profile
 from .runtime import Setup, get_device, seed_everything, setup
-from .training import History, NonFiniteLossError, train
+from .training import History, NonFiniteLossError, model_device, to_device, train
 
 __version__ = "0.1.0"
 __all__ = [
     "PROFILES", "Profile", "ProfileError", "resolve_profile",
     "Setup", "get_device", "seed_everything", "setup",
-    "show_source", "History", "NonFiniteLossError", "train", "cpu_by_design",
+    "show_source", "History", "NonFiniteLossError", "train", "to_device", "model_device",
+    "cpu_by_design",
 ]

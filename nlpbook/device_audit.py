@@ -118,6 +118,13 @@ def _is_audit_device(device) -> bool:
     return isinstance(device, torch.device) and device == AUDIT_DEVICE
 
 
+_CPU = torch.device("cpu")
+
+
+def _is_audit_device_arg(value) -> bool:
+    return isinstance(value, (str, torch.device)) and _is_audit_device(value)
+
+
 def _name(func) -> str:
     owner = getattr(func, "__self__", None)
     if func.__class__.__name__ == "method-wrapper" and owner is not None:     # a property getter/setter
@@ -202,6 +209,11 @@ def _target_marked(args, kwargs):
 def _to(func, args, kwargs):
     source = args[0]
     target = _target_marked(args, kwargs)
+    # torch copies on .to("cpu:0") of a CPU tensor; CUDA's .to(x.device) of a tensor already
+    # there copies nothing. Ask torch for plain "cpu" to get that behaviour.
+    args = tuple(_CPU if _is_audit_device_arg(a) else a for a in args)
+    if _is_audit_device_arg(kwargs.get("device")):
+        kwargs = dict(kwargs, device=_CPU)
     result = func(*args, **kwargs)
     if target is None:                                # a dtype/memory-format change: stays where it is
         if on_run_device(source):
