@@ -216,3 +216,35 @@ def test_warn_mode_reports_each_place_once_and_goes_on():
     assert len(messages) == 2, messages
     assert "ComputedOnCPUError" in messages[0] and "test_device_audit.py" in messages[0]
     assert "DeviceMismatchError" in messages[1]
+
+
+def test_gradient_tools_and_word2vec_models_on_the_device(dev):
+    from nlpbook.optim.clipping import clip_grad_norm_, clip_grad_value_, floor_gradient_, global_grad_norm
+    from nlpbook.rnn.gradient_flow import (rnn_jacobian_products, set_carry_gate_bias,
+                                           set_recurrent_spectral_radius, state_gradient_norms)
+    from nlpbook.rnn.rnn import RNN
+    from nlpbook.word2vec.cbow import CBOW
+    from nlpbook.word2vec.skipgram import SkipGram
+    torch.manual_seed(0)
+    x = torch.randn(4, 6, 2, device=dev, dtype=torch.float64)
+    for module in (nn.RNN(2, 16, batch_first=True), nn.LSTM(2, 16, batch_first=True), RNN(2, 16)):
+        module = module.double().to(dev)
+        set_recurrent_spectral_radius(module, 0.9, torch.Generator().manual_seed(0))   # CPU draws, copied in
+        norms = state_gradient_norms(module, x, generator=torch.Generator().manual_seed(0))
+        assert on_run_device(norms) and norms.shape == (4, 7)
+    lstm = set_carry_gate_bias(nn.LSTM(2, 16, batch_first=True).to(dev), 3.0)
+    assert all(on_run_device(p) for p in lstm.parameters())
+    rnn = nn.RNN(2, 16, batch_first=True).double().to(dev)
+    products = rnn_jacobian_products(rnn.weight_hh_l0, rnn(x)[0])
+    assert on_run_device(products) and products.shape == (4, 7, 16, 16)
+    rnn(x)[0].sum().backward()
+    params = list(rnn.parameters())
+    assert on_run_device(global_grad_norm(params)) and on_run_device(clip_grad_norm_(params, 0.5))
+    clip_grad_value_(params, 0.1)
+    floor_gradient_(params, 1e-3)
+    skipgram, cbow = SkipGram(50, 16).to(dev), CBOW(50, 16).to(dev)
+    centers = torch.randint(0, 50, (32,), device=dev)
+    contexts = torch.randint(0, 50, (32, 4), device=dev)
+    skipgram(centers, contexts[:, 0]).backward()
+    cbow(contexts, torch.ones(32, 4, dtype=torch.bool, device=dev), centers).backward()
+    assert on_run_device(skipgram.input_vectors.weight.grad) and on_run_device(cbow.output_vectors.weight.grad)
