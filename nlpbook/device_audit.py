@@ -421,9 +421,9 @@ _TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
 def _user_frame() -> str:
     frame = sys._getframe(2)
     while frame is not None:
-        name = os.path.abspath(frame.f_code.co_filename)
-        if name != _HERE and not name.startswith(_TORCH_DIR):
-            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        name = frame.f_code.co_filename
+        if name != _HERE and not name.startswith(_TORCH_DIR) and name != __file__:
+            return f"{name}:{frame.f_lineno}"
         frame = frame.f_back
     return "?"
 
