@@ -285,11 +285,42 @@ def _passthrough_keep(func, args, kwargs):      # copy_, __setitem__: cross-devi
     return func(*args, **kwargs)
 
 
-def _pack_padded(func, args, kwargs):            # lengths must be on the CPU, as on CUDA
+def _packing(func, args, kwargs):
+    """``_pack_padded_sequence`` / ``_pad_packed_sequence``: the data goes to the device of the
+    input; ``batch_sizes`` and ``lengths`` stay on the CPU, as PyTorch keeps them on CUDA."""
     result = func(*args, **kwargs)
     if on_run_device(args[0]):
+        setattr(result[0], _MARK, True)
+    return result
+
+
+def _recurrent_kernel(func, args, kwargs):
+    """``torch.lstm`` / ``gru`` / ``rnn_*``: a packed sequence passes its CPU ``batch_sizes`` as
+    the second argument (as on CUDA); every other tensor follows the device rules."""
+    checked = args
+    if len(args) > 1 and isinstance(args[1], _Tensor) and not args[1].is_floating_point():
+        checked = args[:1] + args[2:]
+    marked, unmarked = _tensors(checked, kwargs)
+    if marked and unmarked:
+        _violation(_mismatch(func, checked, kwargs))
+    elif not marked and unmarked and max(t.numel() for t in unmarked) >= HEAVY_MIN_NUMEL and not _cpu_depth():
+        _violation(_on_cpu(func, checked, kwargs))
+    result = func(*args, **kwargs)
+    if marked:
         _mark(result)
     return result
+
+
+def _register_hook(func, args, kwargs):
+    """A hook on a run.device tensor receives its gradient marked (autograd makes it unaudited)."""
+    tensor, hook = args[0], args[1]
+    if on_run_device(tensor):
+        def marked_hook(grad, _hook=hook):
+            if isinstance(grad, _Tensor):
+                setattr(grad, _MARK, True)
+            return _hook(grad)
+        args = (tensor, marked_hook) + tuple(args[2:])
+    return func(*args, **kwargs)
 
 
 _SPECIAL = {
@@ -315,11 +346,15 @@ for _getter in ("shape", "dtype", "requires_grad", "is_leaf", "ndim", "is_sparse
 for _method in ("dim", "size", "numel", "item", "tolist", "is_contiguous", "is_floating_point",
                 "is_complex", "element_size", "data_ptr", "stride", "storage_offset", "__len__",
                 "__repr__", "__format__", "__bool__", "__float__", "__int__", "__index__", "__hash__",
-                "requires_grad_", "retain_grad", "register_hook", "backward"):
+                "requires_grad_", "retain_grad", "backward"):
     if hasattr(_Tensor, _method):
         _SPECIAL[getattr(_Tensor, _method)] = _plain
-if hasattr(torch, "_pack_padded_sequence"):
-    _SPECIAL[torch._pack_padded_sequence] = _pack_padded
+for _name_ in ("_pack_padded_sequence", "_pad_packed_sequence"):
+    if hasattr(torch, _name_):
+        _SPECIAL[getattr(torch, _name_)] = _packing
+for _name_ in ("lstm", "gru", "rnn_tanh", "rnn_relu"):
+    _SPECIAL[getattr(torch, _name_)] = _recurrent_kernel
+_SPECIAL[_Tensor.register_hook] = _register_hook
 
 
 def _tensors(args, kwargs) -> tuple[list, list]:
@@ -333,6 +368,13 @@ def _tensors(args, kwargs) -> tuple[list, list]:
                 elif t.dim():
                     unmarked.append(t)
     return marked, unmarked
+
+
+def _on_cpu(func, args, kwargs) -> ComputedOnCPUError:
+    return ComputedOnCPUError(
+        f"{_name(func)} on CPU tensors {_shapes(_tensors(args, kwargs)[1])} was computed on the CPU, "
+        f"not on run.device ({AUDIT_DEVICE} under the device audit): move the model/batch with "
+        f".to(run.device), or wrap a deliberate CPU check in nlpbook.cpu_by_design(reason).")
 
 
 def _mismatch(func, args, kwargs) -> DeviceMismatchError:
@@ -396,10 +438,7 @@ class DeviceAudit(TorchFunctionMode):
             if unmarked is not None:
                 _violation(_mismatch(func, args, kwargs))
         elif biggest >= HEAVY_MIN_NUMEL and func in HEAVY_OPS and not _cpu_depth():
-            _violation(ComputedOnCPUError(
-                f"{_name(func)} on CPU tensors {_shapes(_tensors(args, kwargs)[1])} was computed on the CPU, "
-                f"not on run.device ({AUDIT_DEVICE} under the device audit): move the model/batch with "
-                f".to(run.device), or wrap a deliberate CPU check in nlpbook.cpu_by_design(reason)."))
+            _violation(_on_cpu(func, args, kwargs))
         result = func(*args, **kwargs)
         if device is not None:
             if _is_audit_device(device):

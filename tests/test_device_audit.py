@@ -248,3 +248,25 @@ def test_gradient_tools_and_word2vec_models_on_the_device(dev):
     skipgram(centers, contexts[:, 0]).backward()
     cbow(contexts, torch.ones(32, 4, dtype=torch.bool, device=dev), centers).backward()
     assert on_run_device(skipgram.input_vectors.weight.grad) and on_run_device(cbow.output_vectors.weight.grad)
+
+
+def test_autograd_grad_hooks_and_packed_sequences(dev):
+    w = torch.randn(20, 20, device=dev, requires_grad=True)
+    x = torch.randn(4, 20, device=dev)
+    g, = torch.autograd.grad((x @ w).tanh().sum(), [w])
+    assert on_run_device(w - 0.1 * g)
+    seen = []
+    h = x @ w
+    h.register_hook(seen.append)
+    h.sum().backward()
+    assert on_run_device(seen[0]) and on_run_device(w.grad + seen[0].sum())
+    jac = torch.autograd.functional.jacobian(lambda v: (v @ w).tanh(), x[0])
+    assert on_run_device(jac)
+    lstm = nn.LSTM(3, 8, batch_first=True).to(dev)
+    lengths = torch.tensor([6, 5, 3, 2])                  # lengths stay on the CPU, as on CUDA
+    packed = nn.utils.rnn.pack_padded_sequence(torch.randn(4, 6, 3, device=dev), lengths,
+                                               batch_first=True, enforce_sorted=False)
+    assert on_run_device(packed.data) and not on_run_device(packed.batch_sizes)
+    padded, out_lengths = nn.utils.rnn.pad_packed_sequence(lstm(packed)[0], batch_first=True)
+    assert on_run_device(padded) and padded.shape == (4, 6, 8)
+    assert out_lengths.numpy().tolist() == [6, 5, 3, 2]
