@@ -130,6 +130,8 @@ def _name(func) -> str:
     if func.__class__.__name__ == "method-wrapper" and owner is not None:     # a property getter/setter
         return f"Tensor.{getattr(owner, '__name__', '?')}.{func.__name__}"
     qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
+    if getattr(func, "__module__", None) == "torch.nn.functional":
+        return f"torch.nn.functional.{qualname}"
     return qualname.replace("_VariableFunctionsClass.", "torch.").replace("TensorBase.", "Tensor.")
 
 

@@ -93,6 +93,8 @@ def setup(profile: str | None = None, seed: int = 0, device: str | None = None,
     if audit and chosen_device.type == "cpu":
         device_audit.enable(report_only=audit == "warn")
         chosen_device = device_audit.AUDIT_DEVICE
+    else:
+        device_audit.disable()          # a setup() without the audit ends one an earlier call began
     chosen = Setup(Profile(resolve_profile(profile)), chosen_device, seed)
     seed_everything(seed)
     if not quiet:
