@@ -4,6 +4,9 @@
     .venv/bin/python benchmarks/word2vec.py --words 10000000 --epochs 5 --threads 2
     .venv/bin/python benchmarks/word2vec.py --device cuda   # our trainer on the GPU (gensim stays on CPU)
 
+``--device`` defaults to CUDA where there is one (then our trainer runs one worker: the GPU
+parallelises inside each op, and gensim keeps ``--threads`` CPU workers), else the CPU.
+
 Both models get the same tokens (the book's offline English corpus), the same vocabulary
 (``min_count``), dimension, window, negatives, ``sample``, epochs and learning-rate schedule,
 and the same number of threads (``workers`` for both: our workers are Hogwild threads, each
@@ -47,7 +50,7 @@ def parse_args(argv=None):
     p.add_argument("--spread-groups", action=argparse.BooleanOptionalAction, default=True,
                    help="pairs sharing negatives are far apart in the batch (default) or consecutive")
     p.add_argument("--repeats", type=int, default=1)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -71,7 +74,8 @@ def main(argv=None):
     config = sgns.Word2VecConfig(vector_size=args.dim, window=args.window, negative=args.negative,
                                  epochs=args.epochs, sample=args.sample, sg=args.sg, seed=args.seed,
                                  batch_size=args.batch_size, share_negatives=args.share_negatives,
-                                 spread_groups=args.spread_groups, workers=args.threads)
+                                 spread_groups=args.spread_groups,
+                                 workers=1 if torch.device(args.device).type == "cuda" else args.threads)
     rows = {"nlpbook": [], "gensim": []}
     for repeat in range(args.repeats):
         ours = sgns.train_word2vec(ids, sentence_ids, vocab.counts, config, device=args.device, n_raw=n_raw)
@@ -88,7 +92,10 @@ def main(argv=None):
 
     print(f"machine: {platform.machine()} {platform.processor() or ''} | {os.cpu_count()} logical CPUs | "
           f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (a busy machine distorts both runs)")
-    print(f"torch {torch.__version__} ({args.device}), gensim {gensim.__version__}, threads {args.threads}")
+    where = args.device
+    if torch.device(args.device).type == "cuda":
+        where = f"{args.device}: {torch.cuda.get_device_name(torch.device(args.device))}, 1 worker"
+    print(f"torch {torch.__version__} ({where}), gensim {gensim.__version__} (CPU), threads {args.threads}")
     print(f"corpus {n_raw:,} tokens, vocabulary {len(vocab):,}, {'skip-gram' if args.sg else 'CBOW'}, dim {args.dim}, "
           f"window {args.window}, negative {args.negative}, sample {args.sample:g}, epochs {args.epochs}, "
           f"batch {args.batch_size}, shared negatives {args.share_negatives}"
@@ -103,7 +110,7 @@ def main(argv=None):
         print(f"| {name:8s} | {wps:10,.0f} | {secs:8.1f} | {rho:10.3f} | {acc:8.2%} |")
     ratio = medians["nlpbook"][0] / medians["gensim"][0]
     print()
-    print(f"speed ratio nlpbook / gensim: {ratio:.2f}x   "
+    print(f"speed ratio nlpbook ({args.device}) / gensim (CPU): {ratio:.2f}x   "
           f"quality ratio (WS-353): {medians['nlpbook'][2] / medians['gensim'][2]:.2f}   "
           f"(analogy): {medians['nlpbook'][3] / max(medians['gensim'][3], 1e-12):.2f}")
     return ratio

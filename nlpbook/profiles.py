@@ -3,7 +3,9 @@
 ``smoke``  tests and CI: tiny data, seconds per notebook, every correctness assert still runs.
 ``book``   the default, what ``make book`` renders: real offline data, minutes per chapter on
            two CPU cores, quality thresholds asserted.
-``full``   a GPU or a patient CPU.
+``full``   a GPU or a patient CPU: sized for one GPU (every model and batch on ``run.device``,
+           larger corpora, models and seed counts than ``book``; minutes per chapter on one
+           GPU, hours on a CPU). ``book`` stays sized for two CPU cores, GPU or not.
 
 A notebook's parameters cell holds ``PROFILE = None`` (papermill may inject ``"smoke"``);
 ``None`` falls back to the ``NLPBOOK_PROFILE`` environment variable, then to ``"book"``.

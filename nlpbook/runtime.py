@@ -4,12 +4,12 @@ from __future__ import annotations
 import os
 import platform
 import random
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from . import device_audit
 from .display import use_book_style
 from .profiles import Profile, resolve_profile
 
@@ -58,8 +58,14 @@ class Setup:
     device: torch.device
     seed: int
 
+    @property
+    def audited(self) -> bool:
+        """Whether this run computes on the device audit's simulated device (``NLPBOOK_DEVICE_AUDIT``)."""
+        return self.device == device_audit.AUDIT_DEVICE
+
     def __str__(self) -> str:
-        return (f"nlpbook: profile={self.profile.name} device={self.device} seed={self.seed} "
+        device = f"{self.device} (device audit)" if self.audited else str(self.device)
+        return (f"nlpbook: profile={self.profile.name} device={device} seed={self.seed} "
                 f"torch={torch.__version__} python={platform.python_version()} "
                 f"threads={torch.get_num_threads()}")
 
@@ -71,27 +77,29 @@ def setup(profile: str | None = None, seed: int = 0, device: str | None = None,
     ``threads`` (or ``$NLPBOOK_THREADS``) sets torch's CPU threads. Small recurrent models run
     faster on one thread: their per-step matrices are too small to share, and two busy cores
     make each step wait for the slower one.
+
+    ``$NLPBOOK_DEVICE_AUDIT=1`` on a machine whose chosen device is the CPU runs the rest of
+    the notebook under :mod:`nlpbook.device_audit`: ``run.device`` is then ``cpu:0``, a
+    simulated second device, and a model or batch left off it fails loudly, as on a GPU.
+    Where CUDA or MPS is chosen the variable is ignored: the real device catches the same mistakes.
+    ``$NLPBOOK_DEVICE_AUDIT=warn`` reports every such place once instead of stopping at the first.
     """
     threads = threads if threads is not None else os.environ.get(THREADS_ENV_VAR) or None
     if threads is not None:
         if not str(threads).isdigit() or int(threads) < 1:
             raise ValueError(f"threads must be a positive int (or ${THREADS_ENV_VAR}), got {threads!r}")
         torch.set_num_threads(int(threads))
-    chosen = Setup(Profile(resolve_profile(profile)), get_device(device), seed)
+    chosen_device = get_device(device)
+    audit = device_audit.audit_requested()
+    if audit and chosen_device.type == "cpu":
+        device_audit.enable(report_only=audit == "warn")
+        chosen_device = device_audit.AUDIT_DEVICE
+    else:
+        device_audit.disable()          # a setup() without the audit ends one an earlier call began
+    chosen = Setup(Profile(resolve_profile(profile)), chosen_device, seed)
     seed_everything(seed)
     use_book_style()
     if not quiet:
         print(chosen)
     return chosen
 
-
-@contextmanager
-def cpu_by_design(reason: str):
-    """Mark deliberate CPU work (a float64 analytic check, gensim, numpy statistics).
-
-    ``with nlpbook.cpu_by_design("float64 reference check"):`` documents in the page why this
-    block does not run on ``run.device``; the device audit of the test suite does not flag it.
-    """
-    if not isinstance(reason, str) or not reason.strip():
-        raise ValueError("cpu_by_design needs a reason: a non-empty string saying why this work stays on the CPU")
-    yield

@@ -5,6 +5,7 @@ which is that same loop::
 
     for epoch in range(epochs):
         for batch in batches:
+            batch = to_device(batch, device)    # the model's device (a no-op when already there)
             loss = loss_fn(model, batch)        # a scalar tensor
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -58,6 +59,34 @@ class History:
         return out
 
 
+def to_device(batch, device: torch.device | str | None):
+    """``batch`` with every tensor in it moved to ``device``: a tensor, or a tuple, list or dict
+    of them (nested); other values pass through. ``device=None`` returns ``batch`` as it is.
+
+    A tensor already on ``device`` is returned as it is (``Tensor.to`` copies nothing then).
+    """
+    if device is None:
+        return batch
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, dict):
+        return type(batch)((key, to_device(value, device)) for key, value in batch.items())
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):           # a namedtuple
+        return type(batch)(*(to_device(value, device) for value in batch))
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_device(value, device) for value in batch)
+    return batch
+
+
+def model_device(model: torch.nn.Module) -> torch.device | None:
+    """The device of ``model``'s first parameter (or buffer); ``None`` for a model with neither."""
+    for tensor in model.parameters():
+        return tensor.device
+    for tensor in model.buffers():
+        return tensor.device
+    return None
+
+
 def _progress_enabled(progress: bool | None) -> bool:
     if progress is not None:
         return progress
@@ -83,6 +112,12 @@ def train(
     (to reshuffle each epoch). ``loss_fn(model, batch)`` returns a scalar loss tensor.
     A NaN or infinite loss stops training at once with :class:`NonFiniteLossError`;
     the parameters are left as they were before that step.
+
+    Device: ``train`` follows the model. Each batch (a tensor, or a tuple, list or dict of
+    tensors) is moved to the device of the model's first parameter before ``loss_fn`` sees it,
+    if it is elsewhere (:func:`to_device`; nothing is copied when it is already there). Build
+    the batches on ``run.device`` in the first place (the batch helpers take ``device=``) to
+    save a host-to-device copy per step.
     """
     check_type("model", model, torch.nn.Module)
     check_type("optimizer", optimizer, torch.optim.Optimizer)
@@ -95,6 +130,7 @@ def train(
     if clip_grad_norm is not None:
         check_positive("clip_grad_norm", clip_grad_norm)
     history = History()
+    device = model_device(model)
     model.train()
     start = time.perf_counter()
     bar = tqdm(total=None, desc=desc, unit="step", file=sys.stdout, mininterval=1.0,
@@ -104,6 +140,7 @@ def train(
             epoch_batches = batches(epoch) if callable(batches) else batches
             total, count = 0.0, 0
             for batch in epoch_batches:
+                batch = to_device(batch, device)
                 loss = loss_fn(model, batch)
                 if loss.dim() != 0:
                     raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")

@@ -87,8 +87,13 @@ def split_ids(ids: torch.Tensor, valid_fraction: float = 0.1) -> tuple[torch.Ten
 
 
 def random_windows(ids: torch.Tensor, batch_size: int, seq_len: int,
-                   generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """``batch_size`` random windows of the text: inputs ``x`` (B, T) and next characters ``y`` (B, T)."""
+                   generator: torch.Generator, *, device: torch.device | str | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``batch_size`` random windows of the text: inputs ``x`` (B, T) and next characters ``y`` (B, T).
+
+    The starts are drawn with ``generator`` on the CPU (the same windows on every device);
+    ``device`` (default: where ``ids`` is) is where the windows are returned.
+    """
     check_tensor("ids", ids, ("N",), dtype="integer")
     check_positive("batch_size", batch_size, integer=True)
     check_positive("seq_len", seq_len, integer=True)
@@ -99,6 +104,8 @@ def random_windows(ids: torch.Tensor, batch_size: int, seq_len: int,
     starts = torch.randint(0, len(ids) - seq_len - 1, (batch_size,), generator=generator)
     offsets = torch.arange(seq_len + 1)
     windows = ids[starts[:, None] + offsets]                      # (B, T + 1)
+    if device is not None:
+        windows = windows.to(device)
     return windows[:, :-1], windows[:, 1:]
 
 
@@ -135,7 +142,8 @@ def _detach(state):
 
 @torch.no_grad()
 def evaluate(model: CharLM, ids: torch.Tensor, batch_size: int = 16, seq_len: int = 128) -> dict:
-    """Held-out quality over ``ids``: ``{"nats", "bpc", "perplexity", "chars"}``.
+    """Held-out quality over ``ids``: ``{"nats", "bpc", "perplexity", "chars"}``, computed on
+    the model's device (``ids`` may be anywhere).
 
     The text is cut into ``batch_size`` contiguous streams read in chunks of ``seq_len``,
     carrying the recurrent state from chunk to chunk, so every character (but the first of
@@ -189,7 +197,8 @@ def train_char_lm(model: CharLM, train_ids: torch.Tensor, valid_ids: torch.Tenso
     held-out bits per char every ``eval_every`` steps and at the end.
 
     ``seed`` fixes the order of the training windows, so two models given the same seed see
-    the same batches. ``seconds`` counts training only, not evaluation.
+    the same batches. ``seconds`` counts training only, not evaluation. It computes on the
+    model's device: move the model to ``run.device`` first; the texts may stay on the CPU.
     """
     check_type("model", model, nn.Module)
     for name, value in (("steps", steps), ("eval_every", eval_every), ("batch_size", batch_size),
@@ -218,7 +227,7 @@ def train_char_lm(model: CharLM, train_ids: torch.Tensor, valid_ids: torch.Tenso
     done = 0
     while done < steps:
         chunk = min(eval_every, steps - done)
-        batches = [random_windows(train_ids, batch_size, seq_len, generator) for _ in range(chunk)]
+        batches = [random_windows(train_ids, batch_size, seq_len, generator, device=device) for _ in range(chunk)]
         start = time.perf_counter()
         history = train(model, optimizer, batches, loss_fn, epochs=1, clip_grad_norm=clip_grad_norm,
                         desc="char LM", progress=False)

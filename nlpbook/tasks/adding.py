@@ -123,7 +123,8 @@ class RecurrentRegressor(nn.Module):
 
 
 def adding_problem_mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
-    """Mean squared error of ``model(x)`` against ``y`` (in eval mode, chunked to bound memory)."""
+    """Mean squared error of ``model(x)`` against ``y`` (in eval mode, chunked to bound memory),
+    computed on the model's device (``x`` and ``y`` may be anywhere)."""
     check_type("model", model, nn.Module)
     dims = {}
     check_tensor("x", x, ("B", "T", "D"), dims=dims, dtype="float")
@@ -131,10 +132,11 @@ def adding_problem_mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch
     check_positive("batch_size", batch_size, integer=True)
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device
     total = 0.0
     with torch.no_grad():                                 # evaluation: no graph
         for start in range(0, x.shape[0], batch_size):
-            prediction = model(x[start:start + batch_size])
-            total += ((prediction - y[start:start + batch_size]) ** 2).sum().item()
+            prediction = model(x[start:start + batch_size].to(device))
+            total += ((prediction - y[start:start + batch_size].to(device)) ** 2).sum().item()
     model.train(was_training)
     return total / x.shape[0]
