@@ -4,7 +4,8 @@ A word plot (a PCA of word vectors) puts dozens of labels next to dots that crow
 matplotlib's ``annotate`` at a fixed offset piles them on top of one another. This module
 places them greedily, without any extra dependency. Label $i$ goes at the first offset $o$ of
 a fixed list of candidates $O$ (to the right, left, above, below and on the diagonals of its
-point, then the same twice and three times as far) whose box is free:
+point, then the same 2, 3, 4.5 and 6 times as far, with a thin leader line from the point once
+the label is not next to it) whose box is free:
 
 $$
 o_i = \min\nolimits_{\text{list order}} \{\, o \in O :\ B_i(o) \cap B_j = \emptyset\ \ \forall j < i,\ \
@@ -35,6 +36,9 @@ _DIRECTIONS = [  # (dx, dy, horizontal alignment, vertical alignment), nearest f
 ]
 
 
+_SCALES = (1, 2, 3, 4.5, 6)  # rings of candidates, in units of ``distance``
+
+
 def _renderer(fig):
     fig.canvas.draw()                      # the layout, and text extents, are only known once drawn
     return fig.canvas.get_renderer()
@@ -45,7 +49,7 @@ def place_labels(ax, points, texts, *, fontsize: float = 8.0, distance: float = 
     """Annotate ``points (N, 2)`` with ``texts`` (N strings) so that no two labels overlap.
 
     ``distance``: the nearest offset from a point to its label, in points (the candidates go to
-    three times that); ``marker_radius``: half the side of the box kept free around every point,
+    six times that; a label placed farther than the nearest ring gets a leader line); ``marker_radius``: half the side of the box kept free around every point,
     in points; ``obstacles``: artists (a legend, say) that labels must not cover; ``pad``:
     pixels of clearance around every box. Returns ``(annotations, unplaced)``: the text artists
     drawn and the indices of the points left unlabelled (with ``drop=False`` those are drawn at
@@ -72,7 +76,7 @@ def place_labels(ax, points, texts, *, fontsize: float = 8.0, distance: float = 
     blocked = [o.get_window_extent(renderer).padded(pad) for o in obstacles]
     axes_box = ax.get_window_extent(renderer)
     candidates = [(dx * distance * scale, dy * distance * scale, ha, va)
-                  for scale in (1, 2, 3) for dx, dy, ha, va in _DIRECTIONS]
+                  for scale in _SCALES for dx, dy, ha, va in _DIRECTIONS]
     placed_boxes, annotations, unplaced = [], [], []
 
     def overlap_area(box, others):
@@ -102,22 +106,27 @@ def place_labels(ax, points, texts, *, fontsize: float = 8.0, distance: float = 
             if cost == 0.0:
                 break
         dx, dy, ha, va, box = best
+        annotation.remove()                # the probe; the label is drawn anew where it fits
         if best_cost > 0.0:
             unplaced.append(i)
             if drop:
-                annotation.remove()
                 continue
-        annotation.set_position((dx, dy))
-        annotation.set_ha(ha)
-        annotation.set_va(va)
+        far = max(abs(dx), abs(dy)) > 1.5 * distance   # not next to its point: a thin leader line
+        # the line leaves the label at the corner or edge that faces the point
+        relpos = (0.5 - 0.5 * np.sign(dx), 0.5 - 0.5 * np.sign(dy))
+        arrow = dict(arrowstyle="-", color="0.55", lw=0.5, shrinkA=1, shrinkB=2, relpos=relpos) if far else None
+        annotations.append(ax.annotate(text, point, xytext=(dx, dy), textcoords="offset points",
+                                       fontsize=fontsize, ha=ha, va=va, arrowprops=arrow))
         placed_boxes.append(box)
-        annotations.append(annotation)
     return annotations, unplaced
 
 
 def overlapping_labels(ax, annotations, pad: float = 0.0) -> list[tuple[int, int]]:
     """Pairs ``(i, j)`` of ``annotations`` whose drawn boxes overlap (an empty list is what a plot wants)."""
+    from matplotlib.text import Text
+
     renderer = _renderer(ax.figure)
-    boxes = [a.get_window_extent(renderer).padded(pad) for a in annotations]
+    # the text's own box: an annotation's extent would include its leader line
+    boxes = [Text.get_window_extent(a, renderer).padded(pad) for a in annotations]
     return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
             if boxes[i].overlaps(boxes[j])]
