@@ -734,10 +734,10 @@ Markdown(
        else "its loss became non-finite on some seeds (NonFiniteLossError), and ")
     + f"it reaches {mean_spread(valid[EXPLODING])}, against {mean_spread(valid[HEALTHY])} for the "
     f"ρ = {RHO_HEALTHY:g} model. Clipping by norm at c = 1 gives {mean_spread(valid[CLIP_NAME[1.0]])}. "
-    f"The best threshold on the mean is **c = {best_c:g}** ({mean_spread(sweep[best])}); "
-    + ("" if len(SEEDS) == 1 else
-       f"its range overlaps that of c = {', '.join(f'{c:g}' for c in overlap)}, so the sweep does not separate them. "
-       if overlap else "its range overlaps no other threshold's. ")
+    f"The best threshold on the mean is **c = {best_c:g}** ({mean_spread(sweep[best])})"
+    + (". " if len(SEEDS) == 1 else
+       f"; its range overlaps that of c = {', '.join(f'{c:g}' for c in overlap)}, so the sweep does not separate them. "
+       if overlap else "; its range overlaps no other threshold's. ")
     + f"The thresholds within 0.3 nats of the healthy model are c = {', '.join(f'{c:g}' for c in good) or 'none'}, "
     f"that is {', '.join(f'{c / healthy_median_norm:.2g}' for c in good) or '–'} × the healthy run's median gradient norm "
     f"({healthy_median_norm:.3g}). The worst is {'the smallest, ' if worst_c == THRESHOLDS[0] else ''}**c = {worst_c:g}** ({mean_spread(sweep[THRESHOLDS.index(worst_c)])}), "
