@@ -832,7 +832,10 @@ Markdown(
     f"{mean_spread(sweep[best])} at the best threshold c = {best_c:g}, against {mean_spread(valid[HEALTHY])} for the "
     f"healthy model; the worst threshold is c = {worst_c:g}"
     + (f", below the healthy run's median gradient norm {healthy_median_norm:.3g}" if worst_c < healthy_median_norm else "")
-    + f" ({mean_spread(sweep[THRESHOLDS.index(worst_c)])}). "
+    + f" ({mean_spread(sweep[THRESHOLDS.index(worst_c)])}). Clipping by value at {CLIP_VALUE:g} gives "
+    f"{mean_spread(valid[VALUE_NAME])}, "
+    + ("as good as the best norm threshold on this model. " if valid[VALUE_NAME].mean() <= sweep_mean[best] + 0.05
+       else "worse than the best norm threshold. ")
     + ("With a regression loss and momentum, the unclipped exploding run ended in a non-finite loss, the clipped one "
        "finished (Experiment 4)." if nan_blew else
        "In this profile the unclipped regression run of Experiment 4 stayed finite; the clipped one finished."))
