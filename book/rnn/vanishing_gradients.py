@@ -373,6 +373,7 @@ print("probe matches full-sequence autograd for nn.GRU and nn.LSTM; dc_t/dc_{t-1
 # %%
 import math
 import numpy as np
+import matplotlib
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from nlpbook.tasks.adding import adding_problem
@@ -440,7 +441,7 @@ for rho in RHOS:
 print("||δ_k|| by hand = autograd; gain = ρ·||d ⊙ δ|| / ||δ|| exactly, for every ρ and step")
 
 # %%
-fig, axes = plt.subplots(2, 2, figsize=(7, 6.5))
+fig, axes = plt.subplots(2, 2, figsize=(6.8, 6.5))
 for ax, kind in zip(axes.flat, MODULES):
     for rho, color in zip(RHOS, plt.cm.viridis(np.linspace(0, 0.9, len(RHOS)))):
         ax.semilogy(distance, profiles[kind, rho], color=color, label=f"ρ = {rho}")
@@ -460,7 +461,11 @@ ax.plot(lim, lim, color="gray", lw=0.8)
 ax.axhline(1, color="gray", ls=":", lw=1)
 ax.axvline(1, color="gray", ls=":", lw=1)
 ax.set(xscale="log", yscale="log", title="RNN: gain per step, measured vs predicted",
-       xlabel="predictor (log scale)", ylabel="measured gain per step")
+       xlabel="predictor (log scale)", ylabel="measured gain per step (log scale)")
+for axis in (ax.xaxis, ax.yaxis):                    # plain labels at a few ticks, none in between
+    axis.set_major_locator(matplotlib.ticker.FixedLocator([0.3, 0.5, 1, 2, 3]))
+    axis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    axis.set_minor_locator(matplotlib.ticker.NullLocator())
 ax.legend(fontsize=7)
 ax.grid(alpha=0.3)
 plt.tight_layout()
