@@ -770,7 +770,7 @@ Markdown(
     "depends on $\\rho(W_{hh})$ times the typical (RMS) $\\tanh'$, not on $\\rho$ alone: saturation pulls $\\tanh'$ "
     "toward 0"
     + (f", and in my run a tanh RNN with ρ = {rhos_text(decayed_above_one)} still had its gradient decay to "
-       f"{', '.join(f'{rnn_far[r][far]:.0e}' for r in decayed_above_one)} over {far} steps"
+       f"{', '.join(f'{rnn_far[r]:.0e}' for r in decayed_above_one)} over {far} steps"
        if decayed_above_one else "")
     + ". LSTM and GRU add an additive path, the LSTM cell $c_t = f_t \\odot c_{t-1} + i_t \\odot g_t$, whose "
     "step derivative is just the forget gate $f_t$ (the GRU's update gate $z_t$); when the network learns to hold "
@@ -782,7 +782,7 @@ Markdown(
     "而不是“网络深”本身。梯度是否增长取决于 $\\rho(W_{hh})$ 乘以 $\\tanh'$ 的典型值（均方根），而不只看 $\\rho$："
     "饱和会把 $\\tanh'$ 压向 0"
     + (f"，本章实验中 ρ = {rhos_text(decayed_above_one)} 的 tanh RNN 的梯度在 {far} 步后仍衰减到 "
-       f"{', '.join(f'{rnn_far[r][far]:.0e}' for r in decayed_above_one)}"
+       f"{', '.join(f'{rnn_far[r]:.0e}' for r in decayed_above_one)}"
        if decayed_above_one else "")
     + "。LSTM 和 GRU 增加了一条加法路径：LSTM 的细胞状态 $c_t = f_t \\odot c_{t-1} + i_t \\odot g_t$ 每步的导数就是遗忘门 $f_t$"
     "（GRU 是更新门 $z_t$）；网络学会让这个门接近 1 时，梯度就能跨越很长的距离。它们缓解而不是彻底解决问题："
