@@ -74,9 +74,12 @@ def global_grad_norm(parameters: Iterable[torch.Tensor] | torch.Tensor, norm_typ
     ``norm_type`` is $p \ge 1$ or ``inf``. No gradients at all gives 0.
     """
     norm_type = float(check_number("norm_type", norm_type, low=1, finite=False, what="a number >= 1 or inf"))
+    if hasattr(parameters, "__iter__") and not isinstance(parameters, torch.Tensor):
+        parameters = list(parameters)  # read twice: for the gradients and for the device
     grads = _grads(parameters)
-    if not grads:
-        return torch.tensor(0.0)
+    if not grads:  # on the parameters' device, like a norm computed from gradients would be
+        first = parameters if isinstance(parameters, torch.Tensor) else (parameters[0] if parameters else None)
+        return torch.tensor(0.0, device=None if first is None else first.device)
     if math.isinf(norm_type):
         # ||g||_inf = max_j |g_j| over every coordinate of every parameter
         return torch.stack([g.detach().abs().max() for g in grads]).max()
