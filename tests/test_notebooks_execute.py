@@ -1,5 +1,6 @@
 """Execute every notebook of the book in the smoke profile: the notebooks are the test suite.
 
+On a machine with CUDA the notebooks run on the GPU; elsewhere under the device audit.
 Each notebook is copied ALONE into an empty temporary directory and executed there, as a reader
 runs it on Colab or from a download: nothing of the repository is next to it, only the installed
 nlpbook and its data packages. A notebook that reads a repository file (``../_toc.yml``) fails.
@@ -22,8 +23,11 @@ from notebooks import ROOT, toc_notebooks
 
 NOTEBOOK_TIMEOUT_S = int(os.environ.get("NLPBOOK_NOTEBOOK_TIMEOUT", "240"))
 OUT_DIR = os.path.join(ROOT, "_build", "smoke-notebooks")
-# What the kernel sees: no progress bars (they would land in the rendered page).
-KERNEL_ENV = {"NLPBOOK_PROGRESS": "0"}
+# What the kernel sees: no progress bars (they would land in the rendered page), and the device
+# audit: on a CPU-only machine run.device is a simulated second device (nlpbook.device_audit), so a
+# model or batch left off run.device fails as it would on a GPU; on a GPU machine it is ignored and
+# the notebooks run on CUDA.
+KERNEL_ENV = {"NLPBOOK_PROGRESS": "0", "NLPBOOK_DEVICE_AUDIT": "1"}
 
 
 def execute_alone(nb_path: str, out: str) -> float:
