@@ -15,14 +15,13 @@ which is that same loop::
 from __future__ import annotations
 
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import torch
-from tqdm import tqdm
+
+from .display import progress as progress_bar
 
 from .validate import InputTypeError, check_positive, check_type
 
@@ -87,12 +86,6 @@ def model_device(model: torch.nn.Module) -> torch.device | None:
     return None
 
 
-def _progress_enabled(progress: bool | None) -> bool:
-    if progress is not None:
-        return progress
-    return os.environ.get("NLPBOOK_PROGRESS", "1") != "0"
-
-
 def train(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -133,8 +126,7 @@ def train(
     device = model_device(model)
     model.train()
     start = time.perf_counter()
-    bar = tqdm(total=None, desc=desc, unit="step", file=sys.stdout, mininterval=1.0,
-               disable=not _progress_enabled(progress), dynamic_ncols=False, ncols=100)
+    bar = progress_bar(total=None, desc=desc, unit="step", progress=progress, dynamic_ncols=False)
     try:
         for epoch in range(epochs):
             epoch_batches = batches(epoch) if callable(batches) else batches
