@@ -90,13 +90,15 @@ def test_parameter_count_formula(layers):
 
 def test_bad_inputs_raise_clear_errors():
     gru = GRU(3, 4)
-    with pytest.raises(ValueError, match="input_size=3"):
+    with pytest.raises(ValueError, match=r"x is \(2, 5, 4\) but I = 3 \(input_size\) in dimension 2"):
         gru(torch.randn(2, 5, 4))
     with pytest.raises(ValueError, match=r"\(B, T, I\)"):
         gru(torch.randn(5, 3))
-    with pytest.raises(TypeError, match="float64"):
+    with pytest.raises(TypeError, match="x has dtype float64 but the layer's weights are float32"):
         gru(torch.randn(2, 5, 3, dtype=F64))
-    with pytest.raises(ValueError, match="h0 must have shape"):
+    with pytest.raises(TypeError, match="h0 has dtype float64 but the layer's weights are float32"):
+        gru(torch.randn(2, 5, 3), torch.zeros(1, 2, 4, dtype=F64))
+    with pytest.raises(ValueError, match=r"h0 is \(1, 3, 4\) but L = 1 \(num_layers\)|h0 is \(1, 3, 4\) but B = 2 \(x\)"):
         gru(torch.randn(2, 5, 3), torch.zeros(1, 3, 4))
     with pytest.raises(ValueError, match="form"):
         GRU(3, 4, form="cho")

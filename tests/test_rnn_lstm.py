@@ -55,14 +55,18 @@ def test_parameter_count_formula(layers):
 
 def test_bad_inputs_raise_clear_errors():
     lstm = LSTM(3, 4, 2)
-    with pytest.raises(ValueError, match="input_size=3"):
+    with pytest.raises(ValueError, match=r"x is \(2, 5, 4\) but I = 3 \(input_size\) in dimension 2"):
         lstm(torch.randn(2, 5, 4))
-    with pytest.raises(ValueError, match="c0 must have shape"):
+    with pytest.raises(ValueError, match=r"c0 is \(1, 2, 4\) but L = 2 \(num_layers\)"):
         lstm(torch.randn(2, 5, 3), (torch.zeros(2, 2, 4), torch.zeros(1, 2, 4)))
     with pytest.raises(ValueError, match="pair"):
         lstm(torch.randn(2, 5, 3), torch.zeros(2, 2, 4))
     with pytest.raises(TypeError, match="float64"):
         lstm(torch.randn(2, 5, 3, dtype=F64))
+    for fast in (False, True):   # the fast LSTM used to cast a float64 or int64 state silently
+        for dtype in (F64, torch.int64):
+            with pytest.raises(TypeError, match="h0 has dtype .* but the layer's weights are float32"):
+                LSTM(3, 4, 2, fast=fast)(torch.randn(2, 5, 3), (torch.zeros(2, 2, 4, dtype=dtype),) * 2)
 
 
 def test_fast_path_without_state_gradients_and_under_no_grad():

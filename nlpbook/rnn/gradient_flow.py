@@ -24,6 +24,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..validate import InputError, InputTypeError, check_batch_first, check_finite, check_positive, check_tensor
+
 __all__ = ["rnn_jacobian_products", "state_gradient_norms", "set_recurrent_spectral_radius",
            "set_carry_gate_bias", "GATE_BLOCKS"]
 
@@ -40,12 +42,9 @@ def rnn_jacobian_products(weight_hh: torch.Tensor, hidden_states: torch.Tensor) 
     $\partial h_T / \partial h_k$ for ``k = 0..T`` (``k = T`` is the identity, ``k = 0``
     the initial state).
     """
-    if hidden_states.dim() != 3 or weight_hh.dim() != 2 or weight_hh.shape[0] != weight_hh.shape[1]:
-        raise ValueError(f"need weight_hh (H, H) and hidden_states (B, T, H), got "
-                         f"{tuple(weight_hh.shape)} and {tuple(hidden_states.shape)}")
-    if hidden_states.shape[-1] != weight_hh.shape[0]:
-        raise ValueError(f"hidden size mismatch: states have H={hidden_states.shape[-1]}, "
-                         f"weight_hh is {tuple(weight_hh.shape)}")
+    dims = {}
+    check_tensor("weight_hh", weight_hh, ("H", "H"), dims=dims, dtype="float")
+    check_tensor("hidden_states", hidden_states, ("B", "T", "H"), dims=dims, like=("weight_hh", weight_hh))
     weight_hh, hidden_states = weight_hh.detach(), hidden_states.detach()   # a measurement, not a graph
     B, T, H = hidden_states.shape
     # J_t = diag(1 - h_t^2) W_hh: row i of W_hh scaled by tanh'(pre_t)_i = 1 - h_{t,i}^2.
@@ -67,12 +66,17 @@ def state_gradient_norms(module: nn.Module, x: torch.Tensor, direction: torch.Te
     initial state; column ``T`` is 1 by construction. Batch elements do not interact, so one
     backward pass gives every row.
     """
-    if x.dim() != 3:
-        raise ValueError(f"x must be batch first (B, T, D), got shape {tuple(x.shape)}")
-    if not getattr(module, "batch_first", True) and isinstance(module, nn.RNNBase):
-        raise ValueError("the module must be batch_first=True")
+    check_batch_first("module", module)
+    weight = next(module.parameters())
+    dims = {"D": (module.input_size, "module.input_size")} if hasattr(module, "input_size") else {}
+    check_tensor("x", x, ("B", "T", "D"), dims=dims, like=("the module's weights", weight))
     B, T, _ = x.shape
     H, L = module.hidden_size, getattr(module, "num_layers", 1)
+    if direction is not None:
+        check_tensor("direction", direction, (H,), dtype="float")
+        check_finite("direction", direction)
+        if not bool(direction.norm() > 0):
+            raise InputError("direction is the zero vector; it must have a nonzero norm")
     # An LSTM-like module carries a pair (h, c); ask the module instead of checking its class,
     # so any implementation with nn.LSTM's convention works.
     with torch.no_grad():
@@ -80,7 +84,7 @@ def state_gradient_norms(module: nn.Module, x: torch.Tensor, direction: torch.Te
     is_lstm = isinstance(first_state, tuple)
     if direction is None:
         direction = torch.randn(H, generator=generator, dtype=torch.float64).to(x)
-    direction = direction / direction.norm()
+    direction = direction.to(x) / direction.to(x).norm()
 
     def fresh_state():
         zeros = x.new_zeros(L, B, H, requires_grad=True)
@@ -113,11 +117,12 @@ def set_recurrent_spectral_radius(module: nn.Module, rho: float, generator: torc
     and its largest singular value both equal $\rho$. Works on ``nn.RNN``, ``nn.GRU``,
     ``nn.LSTM`` (each gate block) and :class:`nlpbook.rnn.rnn.RNN`.
     """
-    if not rho > 0:
-        raise ValueError(f"rho must be positive, got {rho}")
+    check_positive("rho", rho)
+    if not isinstance(module, nn.Module):
+        raise InputTypeError(f"module must be an nn.Module, got {type(module).__name__}")
     weights = [p for name, p in module.named_parameters() if name.split(".")[-1].startswith("weight_hh")]
     if not weights:
-        raise ValueError(f"{type(module).__name__} has no weight_hh parameters")
+        raise InputError(f"module ({type(module).__name__}) has no weight_hh parameters")
     with torch.no_grad():                              # an in-place re-initialisation
         for w in weights:
             H = w.shape[1]
@@ -138,14 +143,15 @@ def set_carry_gate_bias(module: nn.Module, bias: float) -> nn.Module:
     so at a zero input and state the gate is $\sigma(\text{bias})$ (bias 3 gives 0.95).
     PyTorch's blocks: GRU ``(r, z, n)`` with $h_t = (1 - z) n + z h_{t-1}$; LSTM ``(i, f, g, o)``.
     """
+    check_finite("bias", bias)
     if isinstance(module, nn.LSTM):
         index = 1                                  # f in (i, f, g, o)
     elif isinstance(module, nn.GRU):
         index = 1                                  # z in (r, z, n)
     else:
-        raise TypeError(f"set_carry_gate_bias needs an nn.LSTM or nn.GRU, got {type(module).__name__}")
+        raise InputTypeError(f"module must be an nn.LSTM or nn.GRU, got {type(module).__name__}")
     if not module.bias:
-        raise ValueError("the module was built with bias=False")
+        raise InputError("module was built with bias=False")
     H = module.hidden_size
     with torch.no_grad():                              # an in-place re-initialisation
         for layer in range(module.num_layers):

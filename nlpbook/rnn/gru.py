@@ -36,18 +36,40 @@ from __future__ import annotations
 
 import torch
 
+from ..validate import InputError, InputTypeError, check_positive, check_tensor
 from .stacked import StackedGateWeights
 
 __all__ = ["gru_cell", "seed_gru_cell", "GRU", "seed_state_dict_from_pytorch", "gru_parameter_count"]
 
 
+def check_cell_inputs(x, h, w_ih, w_hh, b_ih, b_hh, gates: int, c=None) -> None:
+    """The shapes of one cell step: ``x`` (B, I), ``h`` (and ``c``) (B, H), ``w_ih`` (G·H, I),
+    ``w_hh`` (G·H, H), biases (G·H,), all of one dtype and device (``G`` gate blocks)."""
+    check_tensor("w_hh", w_hh, (None, "H"), dtype="float")
+    H = w_hh.shape[1]
+    dims = {"H": (H, "w_hh.shape[1]"), "GH": (gates * H, f"{gates} gates x H = {gates} x {H}")}
+    check_tensor("w_hh", w_hh, ("GH", "H"), dims=dims)
+    like = ("w_hh", w_hh)
+    check_tensor("x", x, ("B", "I"), dims=dims, like=like)
+    check_tensor("h", h, ("B", "H"), dims=dims, like=like)
+    if c is not None:
+        check_tensor("c", c, ("B", "H"), dims=dims, like=like)
+    check_tensor("w_ih", w_ih, ("GH", "I"), dims=dims, like=like)
+    check_tensor("b_ih", b_ih, ("GH",), dims=dims, like=like)
+    check_tensor("b_hh", b_hh, ("GH",), dims=dims, like=like)
+
+
 def gru_cell(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor,
-             b_ih: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
+             b_ih: torch.Tensor, b_hh: torch.Tensor, *, check: bool = True) -> torch.Tensor:
     r"""One step of PyTorch's GRU, gate by gate: ``x`` (B, I), ``h`` (B, H) -> ``h_t`` (B, H).
 
     $$n_t = \tanh\big(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})\big),\quad
     h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$$
+
+    ``check=False`` skips the input checks (:class:`GRU` checks once, then loops with it).
     """
+    if check:
+        check_cell_inputs(x, h, w_ih, w_hh, b_ih, b_hh, gates=3)
     H = h.shape[1]
     W_ir, W_iz, W_in = w_ih[:H], w_ih[H:2 * H], w_ih[2 * H:]
     W_hr, W_hz, W_hn = w_hh[:H], w_hh[H:2 * H], w_hh[2 * H:]
@@ -60,12 +82,16 @@ def gru_cell(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.T
 
 
 def seed_gru_cell(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor,
-                  b_ih: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
+                  b_ih: torch.Tensor, b_hh: torch.Tensor, *, check: bool = True) -> torch.Tensor:
     r"""One step of the seed's GRU: ``x`` (B, I), ``h`` (B, H) -> (B, H).
 
     $$\tilde h_t = \tanh\big(W_{in} x_t + b_{in} + W_{hn} (r_t \odot h_{t-1}) + b_{hn}\big),\quad
     h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t$$
+
+    ``check=False`` skips the input checks (:class:`GRU` checks once, then loops with it).
     """
+    if check:
+        check_cell_inputs(x, h, w_ih, w_hh, b_ih, b_hh, gates=3)
     H = h.shape[1]
     W_ir, W_iz, W_in = w_ih[:H], w_ih[H:2 * H], w_ih[2 * H:]
     W_hr, W_hz, W_hn = w_hh[:H], w_hh[H:2 * H], w_hh[2 * H:]
@@ -143,10 +169,10 @@ class GRU(StackedGateWeights):
         self.form, self.fast = form, fast
 
     def _check(self, x: torch.Tensor, h0: torch.Tensor | None) -> torch.Tensor:
-        self.check_input(x)
+        dims = self.check_input(x)
         if h0 is None:
             return x.new_zeros(self.num_layers, x.shape[0], self.hidden_size)
-        return self.check_state("h0", h0, x.shape[0])
+        return self.check_state("h0", h0, dims)
 
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         h0 = self._check(x, h0)
@@ -160,7 +186,7 @@ class GRU(StackedGateWeights):
                 cell = gru_cell if self.form == "pytorch" else seed_gru_cell
                 h, outputs = h0[k], []
                 for x_t in layer_input.unbind(1):                   # explicit: one cell call per step
-                    h = cell(x_t, h, *weights)
+                    h = cell(x_t, h, *weights, check=False)     # checked once, above
                     outputs.append(h)
                 layer_input = torch.stack(outputs, dim=1)           # (B, T, H) feeds the next layer
             finals.append(h)
@@ -178,7 +204,9 @@ def seed_state_dict_from_pytorch(state_dict: dict) -> dict:
     :math:`\sigma(-a) = 1 - \sigma(a)`, negating the ``z`` rows (``H:2H``) of every weight and
     bias turns one into the other. The reset-gate placement is *not* mapped by this (or any)
     copy; the two forms agree only where :math:`r_t \equiv 1`.
+    ``state_dict`` must be a GRU's (every entry ``3H`` rows, ``H = weight_hh_l0.shape[1]``).
     """
+    _check_gru_state_dict(state_dict)
     out = {}
     for name, value in state_dict.items():
         value = value.clone()
@@ -188,8 +216,25 @@ def seed_state_dict_from_pytorch(state_dict: dict) -> dict:
     return out
 
 
+def _check_gru_state_dict(state_dict) -> None:
+    if not isinstance(state_dict, dict) or "weight_hh_l0" not in state_dict:
+        raise InputTypeError(f"state_dict must be a GRU's state dict (with weight_hh_l0), got "
+                             f"{type(state_dict).__name__}" + (f" with keys {list(state_dict)[:4]}"
+                                                               if isinstance(state_dict, dict) else ""))
+    for name, value in state_dict.items():
+        if not isinstance(value, torch.Tensor):
+            raise InputTypeError(f"state_dict[{name!r}] must be a tensor, got {type(value).__name__}")
+    H = state_dict["weight_hh_l0"].shape[-1]
+    for name, value in state_dict.items():
+        if value.dim() == 0 or value.shape[0] != 3 * H:
+            raise InputError(f"state_dict[{name!r}] is {tuple(value.shape)} but a GRU's has 3H = {3 * H} rows "
+                             f"(H = {H}); an LSTM's has 4H, an RNN's H: pass a GRU's state dict")
+
+
 def gru_parameter_count(input_size: int, hidden_size: int, num_layers: int = 1) -> int:
     r"""$3\,(H (I + H) + 2H)$ per layer: three gates, each an input matrix, a recurrent matrix
     and two biases; layers after the first have ``I = H``."""
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+        check_positive(name, value, integer=True)
     H = hidden_size
     return sum(3 * (H * ((input_size if k == 0 else H) + H) + 2 * H) for k in range(num_layers))

@@ -25,17 +25,26 @@ from __future__ import annotations
 
 import torch
 
+from ..validate import InputError, check_positive
+from .gru import check_cell_inputs
 from .stacked import StackedGateWeights
 
 __all__ = ["lstm_cell", "LSTM", "lstm_parameter_count"]
 
 
 def lstm_cell(x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], w_ih: torch.Tensor,
-              w_hh: torch.Tensor, b_ih: torch.Tensor, b_hh: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+              w_hh: torch.Tensor, b_ih: torch.Tensor, b_hh: torch.Tensor, *,
+              check: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     r"""One LSTM step, gate by gate: ``x`` (B, I), ``state = (h, c)`` each (B, H) -> ``(h_t, c_t)``.
 
     $$c_t = f_t \odot c_{t-1} + i_t \odot g_t,\qquad h_t = o_t \odot \tanh(c_t)$$
+
+    ``check=False`` skips the input checks (:class:`LSTM` checks once, then loops with it).
     """
+    if check:
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            raise InputError(f"state must be a pair (h, c), got {type(state).__name__}")
+        check_cell_inputs(x, state[0], w_ih, w_hh, b_ih, b_hh, gates=4, c=state[1])
     h, c = state
     H = h.shape[1]
 
@@ -222,13 +231,14 @@ class LSTM(StackedGateWeights):
         self.fast = fast
 
     def _check(self, x: torch.Tensor, state) -> tuple[torch.Tensor, torch.Tensor]:
-        self.check_input(x)
+        dims = self.check_input(x)
         if state is None:
             zeros = x.new_zeros(self.num_layers, x.shape[0], self.hidden_size)
             return zeros, zeros
         if not isinstance(state, (tuple, list)) or len(state) != 2:
-            raise ValueError("state must be a pair (h0, c0)")
-        return self.check_state("h0", state[0], x.shape[0]), self.check_state("c0", state[1], x.shape[0])
+            raise InputError(f"state must be a pair (h0, c0), got {type(state).__name__}"
+                             + (f" of length {len(state)}" if isinstance(state, (tuple, list)) else ""))
+        return self.check_state("h0", state[0], dims), self.check_state("c0", state[1], dims)
 
     def forward(self, x: torch.Tensor, state=None):
         h0, c0 = self._check(x, state)
@@ -240,7 +250,7 @@ class LSTM(StackedGateWeights):
             else:
                 h, c, outputs = h0[k], c0[k], []
                 for x_t in layer_input.unbind(1):                   # explicit: one cell call per step
-                    h, c = lstm_cell(x_t, (h, c), *weights)
+                    h, c = lstm_cell(x_t, (h, c), *weights, check=False)   # checked once, above
                     outputs.append(h)
                 layer_input = torch.stack(outputs, dim=1)           # (B, T, H) feeds the next layer
             final_h.append(h)
@@ -254,5 +264,7 @@ class LSTM(StackedGateWeights):
 def lstm_parameter_count(input_size: int, hidden_size: int, num_layers: int = 1) -> int:
     r"""$4\,(H (I + H) + 2H)$ per layer: four gate blocks (i, f, g, o), each an input matrix,
     a recurrent matrix and two biases; layers after the first have ``I = H``."""
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+        check_positive(name, value, integer=True)
     H = hidden_size
     return sum(4 * (H * ((input_size if k == 0 else H) + H) + 2 * H) for k in range(num_layers))

@@ -25,6 +25,8 @@ import math
 import torch
 from torch import nn
 
+from ..validate import check_positive, check_tensor
+
 __all__ = ["RNNCell", "RNNLayer", "RNN"]
 
 
@@ -33,8 +35,8 @@ class RNNCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
         super().__init__()
-        if input_size < 1 or hidden_size < 1:
-            raise ValueError(f"input_size and hidden_size must be >= 1, got {input_size}, {hidden_size}")
+        check_positive("input_size", input_size, integer=True)
+        check_positive("hidden_size", hidden_size, integer=True)
         self.input_size, self.hidden_size = input_size, hidden_size
         self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size))   # W_xh (H, D)
         self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))  # W_hh (H, H)
@@ -52,7 +54,11 @@ class RNNCell(nn.Module):
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
 
-    def forward(self, x_t: torch.Tensor, h_prev: torch.Tensor) -> torch.Tensor:
+    def forward(self, x_t: torch.Tensor, h_prev: torch.Tensor, check: bool = True) -> torch.Tensor:
+        if check:  # the layer checks once and loops with check=False
+            dims = {"D": (self.input_size, "input_size"), "H": (self.hidden_size, "hidden_size")}
+            check_tensor("x_t", x_t, ("B", "D"), dims=dims, like=("the cell's weights", self.weight_ih))
+            check_tensor("h_prev", h_prev, ("B", "H"), dims=dims, like=("the cell's weights", self.weight_ih))
         # h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)
         pre = x_t @ self.weight_ih.T + h_prev @ self.weight_hh.T                  # (B, H)
         if self.bias_ih is not None:
@@ -72,15 +78,17 @@ class RNNLayer(nn.Module):
         self.cell = RNNCell(input_size, hidden_size, bias)
         self.input_size, self.hidden_size = input_size, hidden_size
 
-    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        _check_input(x, self.input_size, self.cell.weight_ih)
+    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None,
+                check: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        if check:  # RNN checks once for all its layers and calls them with check=False
+            dims = _check_input(x, self.input_size, self.hidden_size, self.cell.weight_ih)
+            if h0 is not None:
+                check_tensor("h0", h0, ("B", "H"), dims=dims, like=("the layer's weights", self.cell.weight_ih))
         B, T, _ = x.shape
         h = x.new_zeros(B, self.hidden_size) if h0 is None else h0
-        if h.shape != (B, self.hidden_size):
-            raise ValueError(f"h0 must have shape (B, H) = {(B, self.hidden_size)}, got {tuple(h.shape)}")
         outputs = []
         for t in range(T):                        # the recurrence: h_t depends on h_{t-1}
-            h = self.cell(x[:, t], h)
+            h = self.cell(x[:, t], h, check=False)  # checked once, above
             outputs.append(h)
         return torch.stack(outputs, dim=1), h     # (B, T, H), (B, H)
 
@@ -95,20 +103,20 @@ class RNN(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True):
         super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+        check_positive("num_layers", num_layers, integer=True)
         self.input_size, self.hidden_size, self.num_layers, self.bias = input_size, hidden_size, num_layers, bias
         self.layers = nn.ModuleList(
             RNNLayer(input_size if l == 0 else hidden_size, hidden_size, bias) for l in range(num_layers))
 
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        _check_input(x, self.input_size, self.layers[0].cell.weight_ih)
-        if h0 is not None and h0.shape != (self.num_layers, x.shape[0], self.hidden_size):
-            raise ValueError(f"h0 must have shape (L, B, H) = {(self.num_layers, x.shape[0], self.hidden_size)}, "
-                             f"got {tuple(h0.shape)}")
+        weight = self.layers[0].cell.weight_ih
+        dims = _check_input(x, self.input_size, self.hidden_size, weight)
+        if h0 is not None:
+            dims["L"] = (self.num_layers, "num_layers")
+            check_tensor("h0", h0, ("L", "B", "H"), dims=dims, like=("the layer's weights", weight))
         last_states = []
         for l, layer in enumerate(self.layers):
-            x, h_last = layer(x, None if h0 is None else h0[l])   # layer l's outputs feed layer l+1
+            x, h_last = layer(x, None if h0 is None else h0[l], check=False)   # layer l's outputs feed layer l+1
             last_states.append(h_last)
         return x, torch.stack(last_states, dim=0)
 
@@ -141,15 +149,8 @@ class RNN(nn.Module):
         return ours
 
 
-def _check_input(x: torch.Tensor, input_size: int, weight: torch.Tensor) -> None:
-    r"""Fail early, naming the problem, instead of deep inside a matmul."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a tensor, got {type(x).__name__}")
-    if x.dim() != 3:
-        raise ValueError(f"x must be batch first (B, T, D), got {x.dim()} dims with shape {tuple(x.shape)}")
-    if x.shape[-1] != input_size:
-        raise ValueError(f"x has D={x.shape[-1]} features but the RNN expects input_size={input_size}")
-    if x.shape[1] < 1:
-        raise ValueError("x has T=0 time steps")
-    if x.dtype != weight.dtype:
-        raise TypeError(f"x is {x.dtype} but the weights are {weight.dtype}; convert one of them")
+def _check_input(x: torch.Tensor, input_size: int, hidden_size: int, weight: torch.Tensor) -> dict:
+    r"""Fail early, naming the problem, instead of deep inside a matmul; returns the named dims."""
+    dims = {"D": (input_size, "input_size"), "H": (hidden_size, "hidden_size")}
+    check_tensor("x", x, ("B", "T", "D"), dims=dims, like=("the layer's weights", weight))
+    return dims

@@ -12,6 +12,8 @@ import math
 import torch
 from torch import nn
 
+from ..validate import check_positive, check_tensor
+
 WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
@@ -22,8 +24,7 @@ class StackedGateWeights(nn.Module):
                  dtype: torch.dtype | None = None):
         super().__init__()
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_positive(name, value, integer=True)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         H = hidden_size
         for k in range(num_layers):
@@ -44,21 +45,17 @@ class StackedGateWeights(nn.Module):
         """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of layer ``k``."""
         return tuple(getattr(self, f"{name}_l{k}") for name in WEIGHT_NAMES)
 
-    def check_input(self, x: torch.Tensor) -> None:
-        """``x`` must be ``(B, T, I)`` with ``T > 0`` and the parameters' dtype."""
-        kind = type(self).__name__
-        if not isinstance(x, torch.Tensor) or x.dim() != 3:
-            raise ValueError(f"x must be a (B, T, I) tensor, got {getattr(x, 'shape', type(x))}")
-        if x.shape[2] != self.input_size:
-            raise ValueError(f"x has {x.shape[2]} features per step, this {kind} expects input_size={self.input_size}")
-        if x.shape[1] == 0:
-            raise ValueError("x has no time steps (T = 0)")
-        if x.dtype != self.weight_ih_l0.dtype:
-            raise TypeError(f"x is {x.dtype} but the {kind}'s parameters are {self.weight_ih_l0.dtype}")
+    def check_input(self, x: torch.Tensor) -> dict:
+        """``x`` must be ``(B, T, I)`` with ``B, T > 0`` and the parameters' dtype and device.
 
-    def check_state(self, name: str, state: torch.Tensor, batch_size: int) -> torch.Tensor:
-        """An initial state must be ``(num_layers, B, H)``."""
-        expected = (self.num_layers, batch_size, self.hidden_size)
-        if state.shape != expected:
-            raise ValueError(f"{name} must have shape (num_layers, B, H) = {expected}, got {tuple(state.shape)}")
-        return state
+        Returns the named dimensions (``B`` bound from ``x``) for :meth:`check_state`.
+        """
+        dims = {"I": (self.input_size, "input_size"), "L": (self.num_layers, "num_layers"),
+                "H": (self.hidden_size, "hidden_size")}
+        check_tensor("x", x, ("B", "T", "I"), dims=dims, like=("the layer's weights", self.weight_ih_l0))
+        return dims
+
+    def check_state(self, name: str, state: torch.Tensor, dims: dict) -> torch.Tensor:
+        """An initial state must be ``(num_layers, B, H)``, with the weights' dtype and device."""
+        return check_tensor(name, state, ("L", "B", "H"), dims=dims,
+                            like=("the layer's weights", self.weight_ih_l0))

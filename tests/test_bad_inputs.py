@@ -1,0 +1,550 @@
+"""A sweep of nlpbook's public API with bad inputs: every bad call must fail, naming the argument.
+
+Each public function or module gets a *good* call (which must succeed) and, for each argument,
+the kinds of mistakes a reader makes in a notebook: wrong rank, wrong dtype, a mismatched
+batch, out-of-range ids, empty input, a list instead of a tensor, NaN / negative / zero
+sizes and hyper-parameters. A bad call is
+
+* **clear** when it raises and the message names the argument (or a name listed with it),
+* **obscure** when it raises with a message that does not ("index out of range in self"),
+* **silent** when it returns a result as if nothing were wrong.
+
+The test fails on any silent call, and when more than 1 in 20 calls is obscure. Run with
+``pytest -s`` to see the counts and the list of failures.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from nlpbook import train
+from nlpbook.data import Vocab, english_sentences, english_text, sources as data_sources, split_sentences, word_tokenize
+from nlpbook.data.sword import read_bible
+from nlpbook.lm.char_lm import CharLM, CharVocab, evaluate, random_windows, split_ids, train_char_lm
+from nlpbook.optim.clipping import clip_grad_norm_, clip_grad_value_, floor_gradient_, global_grad_norm
+from nlpbook.rnn.gradient_flow import (rnn_jacobian_products, set_carry_gate_bias, set_recurrent_spectral_radius,
+                                       state_gradient_norms)
+from nlpbook.rnn.gru import GRU, gru_cell, gru_parameter_count, seed_gru_cell, seed_state_dict_from_pytorch
+from nlpbook.rnn.lstm import LSTM, lstm_cell, lstm_parameter_count
+from nlpbook.rnn.rnn import RNN, RNNCell, RNNLayer
+from nlpbook.tasks.adding import (RecurrentRegressor, adding_problem, adding_problem_batches, adding_problem_mse)
+from nlpbook.word2vec.cbow import CBOW, cbow_full_softmax_grads, context_mean
+from nlpbook.word2vec.evaluate import analogy_accuracy, nearest_neighbours, similarity_spearman, unit_rows
+from nlpbook.word2vec.noise import NoiseDistribution, chi_square_test, noise_probabilities
+from nlpbook.word2vec.pairs import (cbow_windows, context_grid, draw_effective_windows, shuffled_batches,
+                                    skipgram_pairs)
+from nlpbook.word2vec.sgns import (CBOWNS, SkipGramNS, Word2VecConfig, cbow_step, init_word2vec_weights,
+                                   sgns_gradients, sgns_step, spread_order, train_word2vec)
+from nlpbook.word2vec.skipgram import SkipGram, skipgram_full_softmax_grads
+from nlpbook.word2vec.subsampling import keep_probability, paper_discard_probability, subsample
+
+NAN, INF = float("nan"), float("inf")
+# Bad values of a hyper-parameter, by what it should be.
+POS_INT = [0, -1, 1.5, NAN, "3"]
+POS_FLOAT = [0, -1, NAN, INF, "0.1"]
+NONNEG_FLOAT = [-1, NAN, INF, "0.1"]
+FINITE = [NAN, INF, "3"]
+
+
+# --------------------------------------------------------------------------------- mutations
+def _grow(t, axis):
+    """One more entry along ``axis`` (a copy of the first)."""
+    return torch.cat([t, t.narrow(axis, 0, 1)], dim=axis)
+
+
+def _set_first(t, value):
+    t = t.clone()
+    t.view(-1)[0] = value
+    return t
+
+
+def _no_row(mask):
+    mask = mask.clone()
+    mask[0] = False
+    return mask
+
+
+TENSOR_MUTATIONS: dict[str, Callable] = {
+    "rank+": lambda t, v: t.unsqueeze(0),             # one dimension too many
+    "rank-": lambda t, v: t[0],                       # one too few
+    "grow0": lambda t, v: _grow(t, 0),                # a size off by one
+    "grow1": lambda t, v: _grow(t, 1),
+    "grow-1": lambda t, v: _grow(t, t.dim() - 1),
+    "batch1": lambda t, v: t[:1],                     # batch 1 where the others have B > 1
+    "empty0": lambda t, v: t[:0],                     # nothing in it
+    "empty1": lambda t, v: t[:, :0],
+    "float64": lambda t, v: t.double(),               # float64 where the weights are float32
+    "int": lambda t, v: t.round().long(),             # integers where floats are needed
+    "float": lambda t, v: t.float(),                  # floats where ids are needed
+    "list": lambda t, v: t.tolist(),                  # a list instead of a tensor
+    "nan": lambda t, v: _set_first(t.clone(), NAN),
+    "zero": lambda t, v: torch.zeros_like(t),
+    "neg": lambda t, v: _set_first(t, -1),            # an id below 0
+    "big": lambda t, v: _set_first(t, v),             # an id == vocab size
+    "intmask": lambda t, v: t.long(),                 # 0/1 ints instead of a bool mask
+    "norow": lambda t, v: _no_row(t),                 # a row with no True
+}
+
+
+@dataclass
+class Api:
+    """A public callable, how to build a good call, and which mistakes to try on which argument."""
+
+    label: str
+    call: Callable                      # call(**kwargs)
+    good: Callable[[], dict]            # fresh good kwargs (tensors are mutated by some calls)
+    tensors: dict = field(default_factory=dict)   # arg -> [mutation names]
+    scalars: dict = field(default_factory=dict)   # arg -> [bad values]
+    values: dict = field(default_factory=dict)    # arg -> [bad objects, or (tag, thunk -> bad object)]
+    vocab: int = 0                      # for "big": the first out-of-range id
+    also: dict = field(default_factory=dict)      # arg -> more names a message may use
+
+
+def _run(fn, kwargs):
+    out = fn(**kwargs)
+    if hasattr(out, "__next__"):        # a generator does its work when consumed
+        out = list(out)
+    return out
+
+
+# ----------------------------------------------------------------------------------- the APIs
+def _f(*shape, seed=0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _ids(*shape, vocab=10, seed=0):
+    return torch.randint(0, vocab, shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _mask(b, c):
+    mask = torch.ones(b, c, dtype=torch.bool)
+    mask[:, -1] = False
+    return mask
+
+
+X_MUTS = ["rank+", "rank-", "grow-1", "empty0", "empty1", "float64", "int", "list"]
+H_MUTS = ["rank+", "rank-", "grow0", "grow-1", "batch1", "float64", "list"]
+ID_MUTS = ["neg", "big", "float", "list"]
+
+TEXT = "the cat sat on the mat. the dog sat on the log.\n" * 8
+
+
+def _rnn_apis():
+    apis = []
+    torch.manual_seed(0)
+    cell = RNNCell(4, 8)
+    apis.append(Api("RNNCell.forward", lambda **k: cell(**k), lambda: {"x_t": _f(3, 4), "h_prev": _f(3, 8)},
+                    tensors={"x_t": ["rank+", "rank-", "grow-1", "batch1", "empty0", "float64", "int", "list"],
+                             "h_prev": H_MUTS}))
+    layer = RNNLayer(4, 8)
+    apis.append(Api("RNNLayer.forward", lambda **k: layer(**k), lambda: {"x": _f(3, 5, 4), "h0": _f(3, 8)},
+                    tensors={"x": X_MUTS, "h0": H_MUTS}))
+    rnn = RNN(4, 8, 2)
+    apis.append(Api("RNN.forward", lambda **k: rnn(**k), lambda: {"x": _f(3, 5, 4), "h0": _f(2, 3, 8)},
+                    tensors={"x": X_MUTS, "h0": H_MUTS + ["grow1"]}))
+    for cls, extra in ((RNN, {}), (GRU, {}), (LSTM, {}), (RNNCell, None)):
+        def build(cls=cls, **k):
+            return cls(**k)
+        good = {"input_size": 4, "hidden_size": 8} | ({} if extra is None else {"num_layers": 2})
+        apis.append(Api(f"{cls.__name__}()", build, lambda good=good: dict(good),
+                        scalars={k: POS_INT for k in good}))
+    for form in ("pytorch", "seed"):
+        for fast in (False, True):
+            gru = GRU(4, 8, 2, form=form, fast=fast)
+            apis.append(Api(f"GRU({form}, fast={fast})", lambda gru=gru, **k: gru(**k),
+                            lambda: {"x": _f(3, 5, 4), "h0": _f(2, 3, 8)},
+                            tensors={"x": X_MUTS, "h0": H_MUTS + ["grow1"]}))
+    for fast in (False, True):
+        lstm = LSTM(4, 8, 2, fast=fast)
+        apis.append(Api(f"LSTM(fast={fast})", lambda lstm=lstm, x=None, h0=None, c0=None: lstm(x, (h0, c0)),
+                        lambda: {"x": _f(3, 5, 4), "h0": _f(2, 3, 8), "c0": _f(2, 3, 8)},
+                        tensors={"x": X_MUTS, "h0": H_MUTS + ["grow1", "int"], "c0": H_MUTS + ["grow1", "int"]},
+                        also={"h0": ["state"], "c0": ["state"]}))
+        apis.append(Api(f"LSTM(fast={fast}) state", lambda lstm=lstm, **k: lstm(**k),
+                        lambda: {"x": _f(3, 5, 4), "state": (_f(2, 3, 8), _f(2, 3, 8))},
+                        values={"state": [_f(2, 3, 8), (_f(2, 3, 8),), [_f(2, 3, 8)] * 3]}))
+    gru_weights = lambda H=8: {"w_ih": _f(3 * H, 4), "w_hh": _f(3 * H, H), "b_ih": _f(3 * H), "b_hh": _f(3 * H)}
+    weight_muts = {"w_ih": ["rank-", "grow0", "grow-1", "float64", "list"],
+                   "w_hh": ["rank-", "grow0", "grow-1", "float64"],
+                   "b_ih": ["rank+", "grow0", "float64"], "b_hh": ["rank+", "grow0", "float64"]}
+    for fn in (gru_cell, seed_gru_cell):
+        apis.append(Api(fn.__name__, fn, lambda: {"x": _f(3, 4), "h": _f(3, 8)} | gru_weights(),
+                        tensors={"x": ["rank+", "rank-", "grow-1", "batch1", "float64", "int", "list"],
+                                 "h": H_MUTS} | weight_muts))
+    lstm_w = {"w_ih": _f(32, 4), "w_hh": _f(32, 8), "b_ih": _f(32), "b_hh": _f(32)}
+
+    def lstm_cell_call(x, h, c, **w):
+        return lstm_cell(x, (h, c), **w)
+    apis.append(Api("lstm_cell", lstm_cell_call, lambda: {"x": _f(3, 4), "h": _f(3, 8), "c": _f(3, 8)} | dict(lstm_w),
+                    tensors={"x": ["rank+", "rank-", "grow-1", "batch1", "float64", "int", "list"],
+                             "h": H_MUTS, "c": H_MUTS} | weight_muts,
+                    also={"h": ["state"], "c": ["state"]}))
+    for fn in (gru_parameter_count, lstm_parameter_count):
+        apis.append(Api(fn.__name__, fn, lambda: {"input_size": 4, "hidden_size": 8, "num_layers": 2},
+                        scalars={"input_size": POS_INT, "hidden_size": POS_INT, "num_layers": POS_INT}))
+    gru_sd = nn.GRU(4, 8).state_dict()
+    lstm_sd = nn.LSTM(4, 8).state_dict()
+    apis.append(Api("seed_state_dict_from_pytorch", seed_state_dict_from_pytorch, lambda: {"state_dict": gru_sd},
+                    values={"state_dict": [lstm_sd, nn.RNN(4, 8).state_dict(), [1, 2], {"weight_ih_l0": [1.0]}]}))
+    apis.append(Api("rnn_jacobian_products", rnn_jacobian_products,
+                    lambda: {"weight_hh": _f(8, 8), "hidden_states": _f(3, 5, 8)},
+                    tensors={"weight_hh": ["rank+", "rank-", "grow0", "grow-1", "float64", "int", "list"],
+                             "hidden_states": ["rank+", "rank-", "grow-1", "empty0", "float64", "int", "list"]}))
+    ref = nn.RNN(4, 8, batch_first=True)
+    apis.append(Api("state_gradient_norms", state_gradient_norms,
+                    lambda: {"module": ref, "x": _f(3, 5, 4), "direction": _f(8)},
+                    tensors={"x": X_MUTS, "direction": ["rank+", "grow0", "zero", "nan", "list"]},
+                    values={"module": [nn.RNN(4, 8), "rnn"]}))
+    apis.append(Api("set_recurrent_spectral_radius", set_recurrent_spectral_radius,
+                    lambda: {"module": nn.RNN(4, 8, batch_first=True), "rho": 0.9},
+                    scalars={"rho": POS_FLOAT}, values={"module": [nn.Linear(3, 3), "rnn"]}))
+    apis.append(Api("set_carry_gate_bias", set_carry_gate_bias,
+                    lambda: {"module": nn.LSTM(4, 8, batch_first=True), "bias": 1.0},
+                    scalars={"bias": FINITE}, values={"module": [nn.RNN(4, 8), "lstm"]}))
+    return apis
+
+
+def _lm_apis():
+    apis = []
+    vocab = CharVocab.build(TEXT)
+    V = len(vocab)
+    ids = vocab.encode(TEXT)
+    apis.append(Api("CharVocab.build", CharVocab.build, lambda: {"text": TEXT, "min_count": 1},
+                    scalars={"min_count": POS_INT}, values={"text": ["", 5, None]}))
+    apis.append(Api("CharVocab.encode", vocab.encode, lambda: {"text": "the cat"}, values={"text": [5, None]}))
+    apis.append(Api("CharVocab.decode", vocab.decode, lambda: {"ids": ids[:10]},
+                    tensors={"ids": ["neg", "big", "float", "rank+"]}, vocab=V,
+                    values={"ids": [[0.5, 1.0], [-1], [V], "ab"]}))
+    apis.append(Api("split_ids", split_ids, lambda: {"ids": ids, "valid_fraction": 0.1},
+                    tensors={"ids": ["rank+", "float", "list", "empty0"]},
+                    scalars={"valid_fraction": [0, 1, NAN, -0.1, 1.5, "0.1"]}))
+    apis.append(Api("random_windows", random_windows,
+                    lambda: {"ids": ids, "batch_size": 4, "seq_len": 8, "generator": torch.Generator().manual_seed(0)},
+                    tensors={"ids": ["rank+", "float", "list"]},
+                    scalars={"batch_size": POS_INT, "seq_len": POS_INT}, values={"generator": ["seed"]}))
+    torch.manual_seed(0)
+    model = CharLM(V, nn.GRU(4, 6, batch_first=True), 4, 6)
+    apis.append(Api("CharLM.forward", lambda **k: model(**k), lambda: {"x": _ids(2, 6, vocab=V)},
+                    tensors={"x": ["neg", "big", "float", "rank+", "rank-", "list", "empty0", "empty1"]}, vocab=V))
+
+    def build_lm(**k):
+        m = CharLM(**k)
+        return m(_ids(2, 6, vocab=V))
+    apis.append(Api("CharLM()", build_lm,
+                    lambda: {"vocab_size": V, "rnn": nn.LSTM(4, 6, batch_first=True), "embed_dim": 4, "hidden_size": 6},
+                    scalars={"vocab_size": POS_INT, "embed_dim": POS_INT, "hidden_size": POS_INT + [7]},
+                    values={"rnn": [nn.LSTM(4, 6), nn.LSTM(5, 6, batch_first=True), "lstm"]},
+                    also={"hidden_size": ["rnn"], "embed_dim": ["rnn"]}))
+    apis.append(Api("lm.evaluate", evaluate, lambda: {"model": model, "ids": ids, "batch_size": 4, "seq_len": 16},
+                    tensors={"ids": ["neg", "big", "float", "rank+", "list"]}, vocab=V,
+                    scalars={"batch_size": POS_INT, "seq_len": POS_INT}))
+    train_ids, valid_ids = split_ids(ids, 0.25)
+    apis.append(Api("train_char_lm", train_char_lm,
+                    lambda: {"model": model, "train_ids": train_ids, "valid_ids": valid_ids, "steps": 2,
+                             "eval_every": 2, "batch_size": 4, "seq_len": 8, "lr": 1e-3},
+                    tensors={"train_ids": ["neg", "big", "float", "rank+", "list"],
+                             "valid_ids": ["neg", "big", "float", "rank+"]}, vocab=V,
+                    scalars={"steps": POS_INT, "eval_every": POS_INT, "batch_size": POS_INT, "seq_len": POS_INT,
+                             "lr": POS_FLOAT, "clip_grad_norm": POS_FLOAT, "eval_chars": POS_INT}))
+    return apis
+
+
+def _task_apis():
+    apis = []
+    apis.append(Api("adding_problem", adding_problem, lambda: {"batch_size": 4, "length": 6},
+                    scalars={"batch_size": POS_INT, "length": [1, 0, -1, 2.5, NAN, "6"]},
+                    values={"dtype": [torch.int64, "float32"]}))
+    apis.append(Api("adding_problem_batches", adding_problem_batches,
+                    lambda: {"num_batches": 2, "batch_size": 4, "length": 6},
+                    scalars={"num_batches": POS_INT, "batch_size": POS_INT, "length": [1, 0, 2.5],
+                             "seed": [1.5, "0"]}))
+    torch.manual_seed(0)
+    reg = RecurrentRegressor(nn.LSTM(2, 8, batch_first=True))
+    apis.append(Api("RecurrentRegressor.forward", lambda **k: reg(**k), lambda: {"x": _f(3, 5, 2)},
+                    tensors={"x": X_MUTS}))
+    apis.append(Api("RecurrentRegressor()", lambda **k: RecurrentRegressor(**k)(_f(3, 5, 2)),
+                    lambda: {"recurrent": nn.GRU(2, 8, batch_first=True)},
+                    values={"recurrent": [nn.GRU(2, 8), nn.Linear(2, 8), "gru", nn.GRU(3, 8, batch_first=True)]}))
+    x, y = adding_problem(6, 5, torch.Generator().manual_seed(0))
+    apis.append(Api("adding_problem_mse", adding_problem_mse,
+                    lambda: {"model": reg, "x": x, "y": y, "batch_size": 4},
+                    tensors={"x": X_MUTS, "y": ["rank+", "rank-", "grow0", "empty0", "list", "int"]},
+                    scalars={"batch_size": POS_INT}, values={"y": [y[:, None]]}, also={"y": ["x"], "x": ["y"]}))
+    return apis
+
+
+def _optim_apis():
+    apis = []
+
+    def params():
+        layer = nn.Linear(3, 2)
+        layer(torch.ones(1, 3)).sum().backward()
+        return list(layer.parameters())
+    bad_params = [5, ["a"], None]
+    apis.append(Api("global_grad_norm", global_grad_norm, lambda: {"parameters": params(), "norm_type": 2.0},
+                    scalars={"norm_type": [0.5, 0, -1, NAN, "2"]}, values={"parameters": bad_params}))
+    apis.append(Api("clip_grad_norm_", clip_grad_norm_, lambda: {"parameters": params(), "max_norm": 1.0},
+                    scalars={"max_norm": POS_FLOAT, "norm_type": [0.5, NAN, "2"]}, values={"parameters": bad_params}))
+    apis.append(Api("clip_grad_value_", clip_grad_value_, lambda: {"parameters": params(), "clip_value": 1.0},
+                    scalars={"clip_value": POS_FLOAT}, values={"parameters": bad_params}))
+    apis.append(Api("floor_gradient_", floor_gradient_, lambda: {"parameters": params(), "threshold": 1.0},
+                    scalars={"threshold": POS_FLOAT, "mode": ["both", 1]}, values={"parameters": bad_params}))
+
+    def good_train():
+        model = nn.Linear(2, 1)
+        return {"model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=0.1),
+                "batches": [(torch.ones(4, 2), torch.zeros(4, 1))],
+                "loss_fn": lambda m, b: nn.functional.mse_loss(m(b[0]), b[1]), "progress": False}
+    apis.append(Api("train", train, good_train, scalars={"epochs": POS_INT, "clip_grad_norm": POS_FLOAT},
+                    values={"batches": [[], 5], "loss_fn": [5], "model": ["model"], "optimizer": [None]}))
+    return apis
+
+
+def _word2vec_apis():
+    apis, V = [], 10
+    for cls in (SkipGram, CBOW, SkipGramNS, CBOWNS):
+        apis.append(Api(f"{cls.__name__}()", cls, lambda: {"vocab_size": V, "dim": 4},
+                        scalars={"vocab_size": POS_INT, "dim": POS_INT}))
+    torch.manual_seed(0)
+    sg = SkipGram(V, 4)
+    apis.append(Api("SkipGram.forward", lambda **k: sg(**k), lambda: {"centers": _ids(5), "contexts": _ids(5, seed=1)},
+                    tensors={"centers": ID_MUTS + ["rank+", "grow0", "empty0"],
+                             "contexts": ID_MUTS + ["rank+", "grow0"]}, vocab=V))
+    apis.append(Api("skipgram_full_softmax_grads", skipgram_full_softmax_grads,
+                    lambda: {"v_c": _f(5, 4), "U": _f(V, 4), "o": _ids(5)},
+                    tensors={"v_c": ["rank+", "rank-", "grow-1", "int", "float64", "list", "empty0"],
+                             "U": ["rank-", "grow-1", "float64", "int"], "o": ID_MUTS + ["grow0"]}, vocab=V))
+    apis.append(Api("context_mean", context_mean, lambda: {"context_vectors": _f(3, 4, 5), "mask": _mask(3, 4)},
+                    tensors={"context_vectors": ["rank+", "rank-", "grow0", "int", "list"],
+                             "mask": ["intmask", "grow0", "grow1", "norow", "rank-"]}))
+    cbow = CBOW(V, 4)
+    apis.append(Api("CBOW.forward", lambda **k: cbow(**k),
+                    lambda: {"contexts": _ids(3, 4), "mask": _mask(3, 4), "centers": _ids(3, seed=1)},
+                    tensors={"contexts": ID_MUTS + ["rank-", "grow0"], "mask": ["intmask", "grow1", "norow"],
+                             "centers": ID_MUTS + ["grow0", "rank+"]}, vocab=V))
+    apis.append(Api("cbow_full_softmax_grads", cbow_full_softmax_grads,
+                    lambda: {"context_vectors": _f(3, 4, 5), "mask": _mask(3, 4), "U": _f(V, 5), "o": _ids(3)},
+                    tensors={"context_vectors": ["rank-", "grow-1", "int", "float64"],
+                             "mask": ["intmask", "grow1", "norow"], "U": ["rank-", "grow-1", "float64"],
+                             "o": ID_MUTS + ["grow0"]}, vocab=V))
+    apis.append(Api("init_word2vec_weights", init_word2vec_weights, lambda: {"vocab_size": V, "dim": 4},
+                    scalars={"vocab_size": POS_INT, "dim": POS_INT}))
+    sgns = SkipGramNS(V, 4, torch.Generator().manual_seed(0))
+    apis.append(Api("SkipGramNS.forward", lambda **k: sgns(**k),
+                    lambda: {"center": _ids(4), "context": _ids(4, seed=1), "negatives": _ids(4, 3, seed=2)},
+                    tensors={"center": ID_MUTS + ["grow0", "rank+"], "context": ID_MUTS + ["grow0"],
+                             "negatives": ID_MUTS + ["rank-", "grow0"]}, vocab=V))
+    cbowns = CBOWNS(V, 4, torch.Generator().manual_seed(0))
+    apis.append(Api("CBOWNS.forward", lambda **k: cbowns(**k),
+                    lambda: {"context": _ids(4, 3), "context_mask": _mask(4, 3), "center": _ids(4, seed=1),
+                             "negatives": _ids(4, 2, seed=2)},
+                    tensors={"context": ID_MUTS + ["rank-"], "context_mask": ["intmask", "grow1", "norow"],
+                             "center": ID_MUTS + ["grow0"], "negatives": ID_MUTS + ["rank-", "grow0"]}, vocab=V))
+    apis.append(Api("sgns_gradients", sgns_gradients,
+                    lambda: {"v": _f(4, 5), "u_pos": _f(4, 5), "u_neg": _f(2, 3, 5),
+                             "negative_is_positive": torch.zeros(2, 2, 3, dtype=torch.bool)},
+                    tensors={"v": ["rank+", "rank-", "grow-1", "int", "float64"],
+                             "u_pos": ["grow0", "grow-1", "float64", "rank-"],
+                             "u_neg": ["rank-", "grow0", "grow-1", "float64"],
+                             "negative_is_positive": ["intmask", "grow1", "rank-"]}))
+
+    def sg_good():
+        in_v, out_v = init_word2vec_weights(V, 5, torch.Generator().manual_seed(0))
+        return {"in_vectors": in_v, "out_vectors": out_v + 0.1, "center": _ids(4), "context": _ids(4, seed=1),
+                "negatives": _ids(2, 3, seed=2), "lr": 0.025}
+    apis.append(Api("sgns_step", sgns_step, sg_good,
+                    tensors={"in_vectors": ["rank-", "grow-1", "int", "float64"],
+                             "out_vectors": ["grow-1", "int", "float64", "rank-"],
+                             "center": ID_MUTS + ["grow0", "rank+", "empty0"], "context": ID_MUTS + ["grow0"],
+                             "negatives": ID_MUTS + ["rank-", "grow0"]},
+                    scalars={"lr": POS_FLOAT}, vocab=V))
+
+    def cbow_good():
+        in_v, out_v = init_word2vec_weights(V, 5, torch.Generator().manual_seed(0))
+        return {"in_vectors": in_v, "out_vectors": out_v + 0.1, "context": _ids(4, 3), "context_mask": _mask(4, 3),
+                "center": _ids(4, seed=1), "negatives": _ids(2, 3, seed=2), "lr": 0.05}
+    apis.append(Api("cbow_step", cbow_step, cbow_good,
+                    tensors={"in_vectors": ["rank-", "grow-1", "int"], "out_vectors": ["grow-1", "int", "float64"],
+                             "context": ID_MUTS + ["rank-", "grow0"],
+                             "context_mask": ["intmask", "grow1", "norow", "grow0"],
+                             "center": ID_MUTS + ["grow0"], "negatives": ID_MUTS + ["rank-", "grow0"]},
+                    scalars={"lr": POS_FLOAT}, vocab=V))
+    apis.append(Api("spread_order", spread_order, lambda: {"size": 8, "groups": 4},
+                    scalars={"size": [0, -1, 1.5, "8"], "groups": [0, -1, 3, 1.5]}))
+    rng = np.random.default_rng(0)
+    corpus = torch.from_numpy(rng.zipf(1.5, 400) % V).long()
+    sentence = torch.arange(400) // 20
+    counts = np.bincount(corpus.numpy(), minlength=V)
+    base = Word2VecConfig(vector_size=8, window=2, negative=2, epochs=1, batch_size=64, noise_table_size=1000,
+                          chunk_tokens=200, sample=1e-2)
+
+    def config_call(ids, sentence, counts, **fields):
+        return train_word2vec(ids, sentence, counts, replace(base, **fields))
+    cfg_bad = {"vector_size": POS_INT, "window": POS_INT, "negative": POS_INT, "epochs": POS_INT,
+               "alpha": POS_FLOAT, "min_alpha": [-1, NAN, INF], "sample": NONNEG_FLOAT, "batch_size": POS_INT,
+               "share_negatives": POS_INT + [3], "chunk_tokens": POS_INT, "ns_exponent": NONNEG_FLOAT,
+               "noise_table_size": POS_INT, "workers": POS_INT, "threads": POS_INT, "sg": [2, -1, "1"]}
+    apis.append(Api("train_word2vec(config)", config_call,
+                    lambda: {"ids": corpus, "sentence": sentence, "counts": counts},
+                    tensors={"ids": ID_MUTS + ["rank+", "empty0"], "sentence": ["grow0", "float", "rank+"]},
+                    scalars=cfg_bad, vocab=V,
+                    values={"counts": [counts[:5], -counts, counts[None], "counts"]},
+                    also={k: ["config", "Word2VecConfig"] for k in cfg_bad}))
+    apis.append(Api("noise_probabilities", noise_probabilities, lambda: {"counts": counts, "power": 0.75},
+                    scalars={"power": NONNEG_FLOAT},
+                    values={"counts": [counts[:0], counts[None], -counts, np.zeros(V), [NAN, 1.0], "abc"]}))
+    apis.append(Api("NoiseDistribution()", NoiseDistribution, lambda: {"counts": counts, "table_size": 1000},
+                    scalars={"table_size": POS_INT, "power": NONNEG_FLOAT}))
+    noise = NoiseDistribution(counts, table_size=1000)
+    for method in (noise.sample, noise.sample_multinomial):
+        apis.append(Api(f"NoiseDistribution.{method.__name__}", method, lambda: {"shape": (4, 2)},
+                        values={"shape": [(-1, 2), "ab", (1.5, 2), None]}))
+    probs = noise.probs
+    apis.append(Api("chi_square_test", chi_square_test,
+                    lambda: {"draws": noise.sample((2000,), torch.Generator().manual_seed(0)), "probs": probs,
+                             "n_bins": 5},
+                    tensors={"draws": ["neg", "big", "float", "list", "empty0"]}, vocab=V,
+                    scalars={"n_bins": POS_INT},
+                    values={"probs": [-probs, probs * 2, probs[None], probs[:0], np.full(V, NAN),
+                                      probs[:5] / probs[:5].sum()]}))
+    for fn, arg in ((keep_probability, "sample"), (paper_discard_probability, "t")):
+        apis.append(Api(fn.__name__, fn, lambda arg=arg: {"counts": counts + 1, arg: 1e-3},
+                        scalars={arg: NONNEG_FLOAT},
+                        values={"counts": [np.zeros(V), -counts - 1, counts[None] + 1, counts[:0], "abc"]}))
+    keep = torch.from_numpy(keep_probability(counts + 1, 1e-2))
+    apis.append(Api("subsample", subsample, lambda: {"ids": _ids(20), "keep": keep},
+                    tensors={"ids": ["neg", "big", "float", "list"], "keep": ["rank+", "int", "list", "nan"]},
+                    vocab=V, values={"keep": [keep - 2, keep[:3]]}))
+    apis.append(Api("draw_effective_windows", draw_effective_windows, lambda: {"n": 10, "window": 3},
+                    scalars={"n": [-1, 1.5, NAN, "10"], "window": POS_INT}))
+    for fn in (context_grid, skipgram_pairs, cbow_windows):
+        apis.append(Api(fn.__name__, fn,
+                        lambda: {"ids": _ids(12), "window": 2, "sentence_ids": torch.arange(12) // 4,
+                                 "effective_windows": torch.full((12,), 2)},
+                        tensors={"ids": ["rank+", "float", "list"], "sentence_ids": ["grow0", "float", "rank+"],
+                                 "effective_windows": ["grow0", "float", "zero", "big"]}, vocab=3,
+                        scalars={"window": POS_INT}))
+    apis.append(Api("shuffled_batches", lambda a, b, **k: shuffled_batches(a, b, **k),
+                    lambda: {"a": _ids(10), "b": _ids(10, seed=1), "batch_size": 4},
+                    tensors={"b": ["grow0", "list"]}, scalars={"batch_size": POS_INT}, also={"b": ["tensors"]}))
+    vectors = _f(V, 4).numpy()
+    itos = [f"w{i}" for i in range(V)]
+    stoi = {w: i for i, w in enumerate(itos)}
+    questions = {"s": [("w1", "w2", "w3", "w4"), ("w2", "w3", "w4", "w5")]}
+    apis.append(Api("unit_rows", unit_rows, lambda: {"vectors": vectors},
+                    values={"vectors": [vectors[0], vectors[None], "abc", vectors[:0]]}))
+    apis.append(Api("analogy_accuracy", analogy_accuracy,
+                    lambda: {"vectors": vectors, "stoi": stoi, "questions": questions, "restrict": 8},
+                    scalars={"restrict": POS_INT, "chunk": POS_INT},
+                    values={"vectors": [vectors[0], "abc"], "questions": [[("w1", "w2", "w3", "w4")],
+                                                                          {"s": [("w1", "w2", "w3")]}]}))
+    apis.append(Api("similarity_spearman", similarity_spearman,
+                    lambda: {"vectors": vectors, "stoi": stoi, "pairs": [("w1", "w2", 1.0), ("w2", "w3", 2.0)]},
+                    values={"vectors": [vectors[0], "abc"], "pairs": [[("w1", "w2")], "w1 w2 1.0"]}))
+    apis.append(Api("nearest_neighbours", nearest_neighbours,
+                    lambda: {"vectors": vectors, "itos": itos, "stoi": stoi, "word": "w1", "k": 3},
+                    scalars={"k": POS_INT}, values={"vectors": [vectors[0], vectors[:, None]], "word": [5]},
+                    also={"word": ["'w1'"]}))
+    return apis
+
+
+def _data_apis(tmp_root):
+    apis = []
+    tokens = [["a", "b", "a"], ["c", "a"]]
+    apis.append(Api("Vocab.build", Vocab.build, lambda: {"token_lists": tokens},
+                    scalars={"min_count": POS_INT, "max_size": [2, -1, 1.5, "9"]},
+                    values={"token_lists": ["a b", [["a"], "bc"], 5]}))
+    vocab = Vocab.build(tokens)
+    apis.append(Api("Vocab.encode", vocab.encode, lambda: {"tokens": ["a", "z"]},
+                    scalars={"unknown": ["skip", None]}, values={"tokens": ["a b", 5]}))
+    apis.append(Api("Vocab.decode", vocab.decode, lambda: {"ids": [0, 4, 5]},
+                    values={"ids": [[-1], [len(vocab)], [1.5], "ab", 7]}))
+    apis.append(Api("word_tokenize", word_tokenize, lambda: {"text": "a b"}, values={"text": [5, None, b"ab", ["a"]]}))
+    apis.append(Api("split_sentences", split_sentences, lambda: {"text": "A b. C d."},
+                    values={"text": [5, None, b"ab", ["a"]]}))
+    apis.append(Api("english_sentences", english_sentences, lambda: {"max_words": 50, "sources": ("lee",)},
+                    scalars={"max_words": POS_INT}, values={"sources": [("nope",), (), 5]}))
+    apis.append(Api("english_text", english_text, lambda: {"max_chars": 200, "sources": ("lee",)},
+                    scalars={"max_chars": POS_INT}, values={"sources": [("nope",)]}))
+
+    def half_installed(fn):
+        def call(**k):
+            folder = os.path.join(tmp_root, "usr/share/sword/modules/texts/ztext/engKJV2006eb")
+            os.makedirs(folder, exist_ok=True)        # the module folder is there, its files are not
+            saved = data_sources.SYSTEM_ROOT
+            data_sources.SYSTEM_ROOT = tmp_root
+            try:
+                return fn(**k)
+            finally:
+                data_sources.SYSTEM_ROOT = saved
+        return call
+    # The "argument" here is the data package: the message must name the package to install.
+    apis.append(Api("read_bible (half installed)", half_installed(read_bible), None,
+                    values={"module": ["engKJV2006eb"]}, also={"module": ["sword-text-kjv"]}))
+    apis.append(Api("english_sentences (half installed)", half_installed(english_sentences), None,
+                    values={"sources": [("kjv",)]}, also={"sources": ["sword-text-kjv"]}))
+    return apis
+
+
+# ------------------------------------------------------------------------------------- sweep
+def _mentions(message: str, names) -> bool:
+    return any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", message) for n in names)
+
+
+def sweep(tmp_root: str):
+    apis = _rnn_apis() + _lm_apis() + _task_apis() + _optim_apis() + _word2vec_apis() + _data_apis(tmp_root)
+    results = {"clear": [], "obscure": [], "silent": []}
+    broken_good = []
+    for api in apis:
+        if api.good is not None:
+            try:
+                _run(api.call, api.good())
+            except Exception as err:  # noqa: BLE001 - a good call must work, or the sweep means nothing
+                broken_good.append(f"{api.label}: {type(err).__name__}: {err}")
+                continue
+        bad_calls = []
+        for arg, muts in api.tensors.items():
+            for mut in muts:
+                bad_calls.append((arg, mut, lambda kw, arg=arg, mut=mut: kw | {
+                    arg: TENSOR_MUTATIONS[mut](kw[arg], api.vocab)}))
+        for arg, values in list(api.scalars.items()) + list(api.values.items()):
+            for value in values:
+                bad_calls.append((arg, repr(value)[:30], lambda kw, arg=arg, value=value: kw | {arg: value}))
+        for arg, tag, make in bad_calls:
+            kwargs = make(api.good() if api.good is not None else {})
+            label = f"{api.label}: {arg} <- {tag}"
+            names = [arg] + api.also.get(arg, [])
+            try:
+                _run(api.call, kwargs)
+            except Exception as err:  # noqa: BLE001 - classifying every error is the point
+                message = f"{type(err).__name__}: {err}"
+                kind = "clear" if _mentions(str(err), names) else "obscure"
+                results[kind].append(f"{label}  ->  {message[:160]}")
+            else:
+                results["silent"].append(label)
+    return results, broken_good
+
+
+def test_bad_inputs_fail_clearly(tmp_path, monkeypatch):
+    monkeypatch.setenv("NLPBOOK_PROGRESS", "0")
+    torch.manual_seed(0)
+    results, broken_good = sweep(str(tmp_path / "root"))
+    n = sum(map(len, results.values()))
+    summary = (f"bad-input sweep: {n} calls, {len(results['clear'])} clear, {len(results['obscure'])} obscure, "
+               f"{len(results['silent'])} silent")
+    print("\n" + summary)
+    for kind in ("silent", "obscure"):
+        for line in results[kind]:
+            print(f"  {kind.upper()}: {line}")
+    assert not broken_good, "good calls failed:\n" + "\n".join(broken_good)
+    assert n >= 500, summary
+    assert not results["silent"], summary + "\nsilent:\n" + "\n".join(results["silent"])
+    assert len(results["obscure"]) <= n / 20, summary + "\nobscure:\n" + "\n".join(results["obscure"])
