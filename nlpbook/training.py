@@ -23,6 +23,8 @@ from typing import Callable, Iterable
 import torch
 from tqdm import tqdm
 
+from .validate import InputTypeError, check_positive, check_type
+
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss; the message says where and what to try.
@@ -82,10 +84,16 @@ def train(
     A NaN or infinite loss stops training at once with :class:`NonFiniteLossError`;
     the parameters are left as they were before that step.
     """
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    if clip_grad_norm is not None and not clip_grad_norm > 0:
-        raise ValueError(f"clip_grad_norm must be positive, got {clip_grad_norm}")
+    check_type("model", model, torch.nn.Module)
+    check_type("optimizer", optimizer, torch.optim.Optimizer)
+    if not callable(loss_fn):
+        raise InputTypeError(f"loss_fn must be a function (model, batch) -> loss, got {type(loss_fn).__name__}")
+    if not callable(batches) and not hasattr(batches, "__iter__"):
+        raise InputTypeError(f"batches must be an iterable of batches or a function epoch -> iterable, "
+                             f"got {type(batches).__name__}")
+    check_positive("epochs", epochs, integer=True)
+    if clip_grad_norm is not None:
+        check_positive("clip_grad_norm", clip_grad_norm)
     history = History()
     model.train()
     start = time.perf_counter()

@@ -153,8 +153,10 @@ def _check_dtype(name: str, x: torch.Tensor, dtype) -> None:
 
 
 def check_ids(name: str, ids, vocab_size: int, shape=None, *, dims: dict | None = None,
-              allow_empty: bool = False) -> torch.Tensor:
+              allow_empty: bool = False, vocab_from: str | None = None) -> torch.Tensor:
     """``ids`` must be an integer tensor (of ``shape``) with every id in ``0..vocab_size-1``.
+
+    ``vocab_from`` says where ``vocab_size`` comes from (e.g. ``"len(counts)"``), for the message.
 
     The range check reads ``min`` and ``max`` (a device sync on a GPU): boundary only.
     """
@@ -165,8 +167,9 @@ def check_ids(name: str, ids, vocab_size: int, shape=None, *, dims: dict | None 
         low, high = torch.aminmax(ids)
         low, high = int(low), int(high)
         if low < 0 or high >= vocab_size:
+            origin = f" = {vocab_from}" if vocab_from else ""
             raise IdRangeError(f"{name} holds ids in {low}..{high}, outside the vocabulary "
-                               f"0..{vocab_size - 1} (vocab_size {vocab_size})")
+                               f"0..{vocab_size - 1} (vocab_size {vocab_size}{origin})")
     return ids
 
 
@@ -213,7 +216,7 @@ def check_number(name: str, value, *, low: float | None = None, high: float | No
         right = "" if high is None else f"{high}{')' if high_open else ']'}"
         interval = f"in {left}, {right}" if high is not None and low is not None else (
             f"{'>' if low_open else '>='} {low}" if low is not None else f"{'<' if high_open else '<='} {high}")
-        raise InputError(f"{name} must be {interval}, got {value}")
+        raise InputError(f"{name} must be {what or interval}, got {value}")
     return value
 
 

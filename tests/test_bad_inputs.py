@@ -14,7 +14,6 @@ The test fails on any silent call, and when more than 1 in 20 calls is obscure. 
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -292,7 +291,7 @@ def _optim_apis():
     apis.append(Api("global_grad_norm", global_grad_norm, lambda: {"parameters": params(), "norm_type": 2.0},
                     scalars={"norm_type": [0.5, 0, -1, NAN, "2"]}, values={"parameters": bad_params}))
     apis.append(Api("clip_grad_norm_", clip_grad_norm_, lambda: {"parameters": params(), "max_norm": 1.0},
-                    scalars={"max_norm": POS_FLOAT, "norm_type": [0.5, NAN, "2"]}, values={"parameters": bad_params}))
+                    scalars={"max_norm": [0, -1, NAN, "0.1"], "norm_type": [0.5, NAN, "2"]}, values={"parameters": bad_params}))
     apis.append(Api("clip_grad_value_", clip_grad_value_, lambda: {"parameters": params(), "clip_value": 1.0},
                     scalars={"clip_value": POS_FLOAT}, values={"parameters": bad_params}))
     apis.append(Api("floor_gradient_", floor_gradient_, lambda: {"parameters": params(), "threshold": 1.0},
@@ -548,3 +547,122 @@ def test_bad_inputs_fail_clearly(tmp_path, monkeypatch):
     assert n >= 500, summary
     assert not results["silent"], summary + "\nsilent:\n" + "\n".join(results["silent"])
     assert len(results["obscure"]) <= n / 20, summary + "\nobscure:\n" + "\n".join(results["obscure"])
+
+
+# ------------------------------------------------------------ the examples of the issue, one by one
+def test_validate_binds_named_dimensions_across_arguments():
+    from nlpbook.validate import InputError, InputTypeError, check_tensor
+    dims = {"I": (4, "input_size")}
+    check_tensor("x", torch.zeros(3, 7, 4), ("B", "T", "I"), dims=dims)
+    assert dims["B"] == (3, "x")
+    with pytest.raises(InputError, match=r"h0 is \(2, 8\) but B = 3 \(x\) in dimension 0"):
+        check_tensor("h0", torch.zeros(2, 8), ("B", 8), dims=dims)
+    with pytest.raises(InputError, match=r"x is \(3, 7, 5\) but I = 4 \(input_size\) in dimension 2"):
+        check_tensor("x", torch.zeros(3, 7, 5), ("B", "T", "I"), dims={"I": (4, "input_size")})
+    with pytest.raises(InputTypeError, match="h0 has dtype float64 but the layer's weights are float32"):
+        check_tensor("h0", torch.zeros(2, dtype=torch.float64), like=("the layer's weights", torch.zeros(2)))
+    assert issubclass(InputTypeError, TypeError) and issubclass(InputError, ValueError)
+
+
+@pytest.mark.parametrize("make", [CharLM, "regressor"])
+def test_batch_first_false_is_refused(make):
+    rnn = nn.LSTM(4, 6)                                   # batch_first=False: it would read the batch as time
+    with pytest.raises(ValueError, match="batch_first=False"):
+        RecurrentRegressor(rnn) if make == "regressor" else CharLM(10, rnn, 4, 6)
+
+
+def test_adding_problem_mse_refuses_broadcasting_targets_and_bad_batch_size():
+    reg = RecurrentRegressor(nn.GRU(2, 4, batch_first=True))
+    x, y = adding_problem(5, 6, torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match=r"y must be 1-D \(B,\)"):
+        adding_problem_mse(reg, x, y[:, None])
+    with pytest.raises(ValueError, match="batch_size"):
+        adding_problem_mse(reg, x, y, batch_size=-1)
+
+
+def test_cbow_step_refuses_a_row_without_context_and_leaves_the_vectors_alone():
+    in_v, out_v = init_word2vec_weights(10, 4, torch.Generator().manual_seed(0))
+    mask = torch.ones(4, 3, dtype=torch.bool)
+    mask[2] = False
+    before = out_v.clone()
+    with pytest.raises(ValueError, match="context_mask has 1 rows without a context word"):
+        cbow_step(in_v, out_v, _ids(4, 3), mask, _ids(4), _ids(4, 2), 0.05)
+    assert torch.equal(out_v, before) and not out_v.isnan().any()
+
+
+def test_char_vocab_decode_refuses_negative_ids():
+    vocab = CharVocab.build("abc")
+    with pytest.raises(IndexError, match="ids holds id -1"):
+        vocab.decode([-1])
+
+
+@pytest.mark.parametrize("fn", [gru_cell, seed_gru_cell, "lstm", "rnncell"])
+def test_cells_refuse_a_batch_of_one_against_a_state_of_three(fn):
+    x, h = torch.randn(1, 4), torch.randn(3, 8)
+    with pytest.raises(ValueError, match=r"h is \(3, 8\) but B = 1 \(x\)|h_prev is \(3, 8\) but B = 1 \(x_t\)"):
+        if fn == "lstm":
+            lstm_cell(x, (h, h), torch.randn(32, 4), torch.randn(32, 8), torch.randn(32), torch.randn(32))
+        elif fn == "rnncell":
+            RNNCell(4, 8)(x, h)
+        else:
+            fn(x, h, torch.randn(24, 4), torch.randn(24, 8), torch.randn(24), torch.randn(24))
+
+
+def test_carry_gate_bias_and_gru_state_dict_refuse_wrong_values():
+    with pytest.raises(ValueError, match="bias must be a finite number, got nan"):
+        set_carry_gate_bias(nn.LSTM(2, 3), NAN)
+    with pytest.raises(ValueError, match=r"state_dict\['weight_ih_l0'\] is \(32, 4\) but a GRU's has 3H = 24"):
+        seed_state_dict_from_pytorch(nn.LSTM(4, 8).state_dict())
+
+
+@pytest.mark.parametrize("layer", [lambda: LSTM(3, 4, fast=True), lambda: LSTM(3, 4), lambda: GRU(3, 4),
+                                   lambda: GRU(3, 4, fast=True), lambda: RNN(3, 4)])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.int64])
+def test_states_of_another_dtype_are_refused_by_every_layer(layer, dtype):
+    layer = layer()
+    h0 = torch.zeros(1, 2, 4, dtype=dtype)
+    state = (h0, h0) if isinstance(layer, LSTM) else h0
+    with pytest.raises(TypeError, match=r"h0 has dtype \w+ but the layer's weights are float32"):
+        layer(torch.randn(2, 5, 3), state)
+
+
+def test_hyper_parameters_of_the_issue():
+    in_v, out_v = init_word2vec_weights(10, 4)
+    for lr in (NAN, -1, INF):
+        with pytest.raises(ValueError, match="lr must be"):
+            sgns_step(in_v, out_v, _ids(4), _ids(4), _ids(4, 2), lr)
+    with pytest.raises(ValueError, match="alpha must be"):
+        Word2VecConfig(alpha=-1)
+    vectors = _f(10, 4).numpy()
+    stoi = {f"w{i}": i for i in range(10)}
+    with pytest.raises(ValueError, match="k must be"):
+        nearest_neighbours(vectors, list(stoi), stoi, "w1", k=-1)
+    with pytest.raises(ValueError, match="restrict must be"):
+        analogy_accuracy(vectors, stoi, {"s": [("w1", "w2", "w3", "w4")]}, restrict=-1)
+    for probs in (np.array([0.5, 0.7, -0.2]), np.array([0.2, 0.2, 0.2])):
+        with pytest.raises(ValueError, match="probs"):
+            chi_square_test(torch.tensor([0, 1, 2]), probs)
+    for fn in (gru_parameter_count, lstm_parameter_count):
+        with pytest.raises(ValueError, match="hidden_size must be a positive int"):
+            fn(4, -1)
+
+
+def test_out_of_range_ids_are_named():
+    V = 7
+    model = CharLM(V, nn.GRU(4, 6, batch_first=True), 4, 6)
+    ids = torch.arange(40) % V
+    for call in (lambda bad: model(bad[None, :8]), lambda bad: evaluate(model, bad, batch_size=2, seq_len=4),
+                 lambda bad: train_char_lm(model, bad, ids, steps=1, eval_every=1, batch_size=2, seq_len=4)):
+        with pytest.raises(IndexError, match=r"outside the vocabulary 0\.\.6"):
+            call(_set_first(ids, V))
+    with pytest.raises(IndexError, match=r"negatives holds ids in 0\.\.10"):
+        SkipGramNS(10, 4)(_ids(3), _ids(3), _set_first(_ids(3, 2), 10))
+
+
+def test_half_installed_sword_module_raises_missing_data(tmp_path, monkeypatch):
+    from nlpbook.data import MissingDataError
+    (tmp_path / "usr/share/sword/modules/texts/ztext/engKJV2006eb").mkdir(parents=True)
+    monkeypatch.setattr(data_sources, "SYSTEM_ROOT", str(tmp_path))
+    for call in (lambda: read_bible("engKJV2006eb"), lambda: english_sentences(sources=("kjv",))):
+        with pytest.raises(MissingDataError, match="sudo apt-get install sword-text-kjv"):
+            call()

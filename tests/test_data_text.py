@@ -21,7 +21,7 @@ def test_word_tokenize(text, expected):
 
 
 def test_word_tokenize_rejects_non_str():
-    with pytest.raises(TypeError, match="expects a str"):
+    with pytest.raises(TypeError, match="expects text as a str"):
         word_tokenize(["a", "b"])
 
 

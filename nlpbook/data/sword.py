@@ -133,10 +133,23 @@ def module_folder(module: str) -> str:
     return sources.apt_file(package, f"{SWORD_DIR}/{module}", what=f"SWORD module {module}")
 
 
+def module_files(module: str) -> list[str]:
+    """The six files of a zText module; :class:`MissingDataError` if the package is missing or
+    half installed (the module folder there, a file not)."""
+    folder = module_folder(module)
+    files = [os.path.join(folder, f"{t}.{ext}") for t in ("ot", "nt") for ext in ("bzs", "bzv", "bzz")]
+    package = MODULES[module][0]
+    for path in files:
+        if not os.path.isfile(path):
+            raise sources.MissingDataError(package, sources.PACKAGES[package].install,
+                                           f"SWORD module {module}, half installed", path)
+    return files
+
+
 def read_bible(module: str) -> list[Verse]:
     """All verses of a SWORD Bible module, in order, cached as ``book<TAB>chapter<TAB>verse<TAB>text``."""
     folder = module_folder(module)
-    files = [os.path.join(folder, f"{t}.{ext}") for t in ("ot", "nt") for ext in ("bzs", "bzv", "bzz")]
+    files = module_files(module)
 
     def build() -> str:
         verses = slots_to_verses(read_ztext_slots(folder, "ot")) + slots_to_verses(read_ztext_slots(folder, "nt"))

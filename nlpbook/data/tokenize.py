@@ -21,7 +21,7 @@ def word_tokenize(text: str) -> list[str]:
     ["don't", 'panic', "it's", '42', 'well', 'known']
     """
     if not isinstance(text, str):
-        raise TypeError(f"word_tokenize expects a str, got {type(text).__name__}")
+        raise TypeError(f"word_tokenize expects text as a str, got {type(text).__name__}")
     return WORD_RE.findall(text.lower().translate(_APOSTROPHES))
 
 
@@ -34,4 +34,6 @@ def split_sentences(text: str) -> list[str]:
     A rule, not a model: "Mr. Smith" is split after "Mr.". Good enough to bound sentence
     lengths for training; the chapters never rely on exact sentence boundaries.
     """
+    if not isinstance(text, str):
+        raise TypeError(f"split_sentences expects text as a str, got {type(text).__name__}")
     return [s.strip() for s in _SENTENCE_END_RE.split(text) if s.strip()]

@@ -11,6 +11,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..validate import check_number, check_positive
+
 DEFAULT_SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")
 
 
@@ -59,8 +61,11 @@ class Vocab:
         """
         if isinstance(token_lists, str):
             raise TypeError("token_lists must be an iterable of token lists, not one str")
-        if min_count < 1:
-            raise ValueError(f"min_count must be >= 1, got {min_count}")
+        if not hasattr(token_lists, "__iter__"):
+            raise TypeError(f"token_lists must be an iterable of token lists, got {type(token_lists).__name__}")
+        check_positive("min_count", min_count, integer=True)
+        if max_size is not None:
+            check_number("max_size", max_size, integer=True)
         specials = tuple(specials)
         if len(set(specials)) != len(specials):
             raise ValueError(f"specials repeat a token: {specials}")
@@ -95,7 +100,9 @@ class Vocab:
         """Ids of ``tokens``. ``unknown="unk"`` maps unseen tokens to ``<unk>``; ``"error"`` raises
         :class:`UnknownTokenError` (a ``KeyError``) naming the token."""
         if isinstance(tokens, str):
-            raise TypeError("encode expects a list of tokens, got a str (tokenize it first)")
+            raise TypeError("encode expects tokens as a list, got a str (tokenize it first)")
+        if not hasattr(tokens, "__iter__"):
+            raise TypeError(f"tokens must be a list of tokens, got {type(tokens).__name__}")
         if unknown not in ("unk", "error"):
             raise ValueError(f"unknown must be 'unk' or 'error', got {unknown!r}")
         if unknown == "unk" and self.unk_id is None:
@@ -117,12 +124,18 @@ class Vocab:
 
     def decode(self, ids: Iterable[int], strip_specials: bool = False) -> list[str]:
         """Tokens of ``ids``; ``strip_specials`` drops the special tokens. Bad ids raise ``IndexError``."""
+        if isinstance(ids, (str, bytes)) or not hasattr(ids, "__iter__"):
+            raise TypeError(f"ids must be a list (or 1-D tensor) of int ids, got {type(ids).__name__}")
         out = []
         special_set = set(self.specials)
         for position, i in enumerate(ids):
+            if hasattr(i, "item") and getattr(i, "ndim", 0) == 0 and not isinstance(i, np.floating):
+                i = i.item()
+            if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
+                raise TypeError(f"ids must hold int ids, got {i!r} at position {position}")
             i = int(i)
             if not 0 <= i < len(self.itos):
-                raise IndexError(f"id {i} (position {position}) is outside the vocabulary of {len(self)} ids")
+                raise IndexError(f"ids: id {i} (position {position}) is outside the vocabulary of {len(self)} ids")
             token = self.itos[i]
             if strip_specials and token in special_set:
                 continue

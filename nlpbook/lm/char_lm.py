@@ -20,11 +20,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from ..training import train
+from ..validate import (InputError, InputTypeError, IdRangeError, check_batch_first, check_ids, check_number,
+                        check_positive, check_tensor, check_type)
 
 __all__ = ["CharVocab", "CharLM", "split_ids", "random_windows", "evaluate", "LMRecord", "train_char_lm"]
 
@@ -42,7 +45,8 @@ class CharVocab:
     @classmethod
     def build(cls, text: str, min_count: int = 1) -> "CharVocab":
         if not isinstance(text, str) or not text:
-            raise ValueError("text must be a non-empty string")
+            raise InputError(f"text must be a non-empty string, got {text!r:.40}")
+        check_positive("min_count", min_count, integer=True)
         counts = Counter(text)
         return cls(sorted(c for c, n in counts.items() if n >= min_count))
 
@@ -51,18 +55,33 @@ class CharVocab:
 
     def encode(self, text: str) -> torch.Tensor:
         """``text`` -> a 1-D LongTensor of ids (unknown characters -> 0)."""
+        check_type("text", text, str)
         return torch.tensor([self.stoi.get(c, 0) for c in text], dtype=torch.long)
 
     def decode(self, ids) -> str:
-        return "".join(self.itos[int(i)] for i in ids)
+        """Ids (a 1-D integer tensor or a list of ints) -> text; an id outside the vocabulary raises."""
+        if isinstance(ids, torch.Tensor):
+            check_ids("ids", ids, len(self), ("N",), allow_empty=True)
+            ids = ids.tolist()
+        elif isinstance(ids, (str, bytes)) or not hasattr(ids, "__iter__"):
+            raise InputTypeError(f"ids must be a tensor or a list of int ids, got {type(ids).__name__}")
+        out = []
+        for position, i in enumerate(ids):
+            if isinstance(i, torch.Tensor) and i.numel() == 1 and not i.is_floating_point():
+                i = int(i)
+            if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
+                raise InputTypeError(f"ids must hold int ids, got {i!r} at position {position}")
+            if not 0 <= i < len(self):
+                raise IdRangeError(f"ids holds id {i} at position {position}, outside the vocabulary "
+                                   f"0..{len(self) - 1}")
+            out.append(self.itos[i])
+        return "".join(out)
 
 
 def split_ids(ids: torch.Tensor, valid_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``1 - valid_fraction`` of the text to train on, the last part held out."""
-    if ids.dim() != 1:
-        raise ValueError(f"ids must be 1-D, got shape {tuple(ids.shape)}")
-    if not 0 < valid_fraction < 1:
-        raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction}")
+    check_tensor("ids", ids, ("N",), dtype="integer")
+    check_number("valid_fraction", valid_fraction, low=0, high=1, low_open=True, high_open=True)
     cut = int(len(ids) * (1 - valid_fraction))
     return ids[:cut], ids[cut:]
 
@@ -70,8 +89,13 @@ def split_ids(ids: torch.Tensor, valid_fraction: float = 0.1) -> tuple[torch.Ten
 def random_windows(ids: torch.Tensor, batch_size: int, seq_len: int,
                    generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """``batch_size`` random windows of the text: inputs ``x`` (B, T) and next characters ``y`` (B, T)."""
+    check_tensor("ids", ids, ("N",), dtype="integer")
+    check_positive("batch_size", batch_size, integer=True)
+    check_positive("seq_len", seq_len, integer=True)
+    if generator is not None:
+        check_type("generator", generator, torch.Generator)
     if len(ids) < seq_len + 2:
-        raise ValueError(f"text of {len(ids)} characters is too short for windows of {seq_len} + 1")
+        raise InputError(f"ids: a text of {len(ids)} characters is too short for windows of seq_len {seq_len} + 1")
     starts = torch.randint(0, len(ids) - seq_len - 1, (batch_size,), generator=generator)
     offsets = torch.arange(seq_len + 1)
     windows = ids[starts[:, None] + offsets]                      # (B, T + 1)
@@ -83,13 +107,20 @@ class CharLM(nn.Module):
 
     def __init__(self, vocab_size: int, rnn: nn.Module, embed_dim: int, hidden_size: int):
         super().__init__()
+        check_positive("vocab_size", vocab_size, integer=True)
+        check_positive("embed_dim", embed_dim, integer=True)
+        check_positive("hidden_size", hidden_size, integer=True)
+        check_batch_first("rnn", rnn)
+        if getattr(rnn, "input_size", embed_dim) != embed_dim:
+            raise InputError(f"rnn reads input_size {rnn.input_size} but embed_dim is {embed_dim}")
+        if getattr(rnn, "hidden_size", hidden_size) != hidden_size:
+            raise InputError(f"rnn has hidden_size {rnn.hidden_size} but hidden_size is {hidden_size}")
         self.embed = nn.Embedding(vocab_size, embed_dim)
         self.rnn = rnn
         self.out = nn.Linear(hidden_size, vocab_size)
 
     def forward(self, x: torch.Tensor, state=None):
-        if x.dim() != 2 or x.dtype != torch.long:
-            raise ValueError(f"x must be (B, T) character ids (long), got {tuple(x.shape)} {x.dtype}")
+        check_ids("x", x, self.embed.num_embeddings, ("B", "T"))
         output, state = self.rnn(self.embed(x), state)              # (B, T, H)
         return self.out(output), state                              # (B, T, V)
 
@@ -110,12 +141,16 @@ def evaluate(model: CharLM, ids: torch.Tensor, batch_size: int = 16, seq_len: in
     carrying the recurrent state from chunk to chunk, so every character (but the first of
     each stream) is predicted with all the context before it in its stream.
     """
+    check_type("model", model, nn.Module)
+    check_ids("ids", ids, model.out.out_features, ("N",))
+    check_positive("batch_size", batch_size, integer=True)
+    check_positive("seq_len", seq_len, integer=True)
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     per_stream = (len(ids) - 1) // batch_size
     if per_stream < 2:
-        raise ValueError(f"{len(ids)} held-out characters are too few for {batch_size} streams")
+        raise InputError(f"ids: {len(ids)} held-out characters are too few for batch_size {batch_size} streams")
     inputs = ids[:per_stream * batch_size].view(batch_size, per_stream).to(device)
     targets = ids[1:per_stream * batch_size + 1].view(batch_size, per_stream).to(device)
     total, count, state = 0.0, 0, None
@@ -156,8 +191,18 @@ def train_char_lm(model: CharLM, train_ids: torch.Tensor, valid_ids: torch.Tenso
     ``seed`` fixes the order of the training windows, so two models given the same seed see
     the same batches. ``seconds`` counts training only, not evaluation.
     """
-    if steps < 1 or eval_every < 1:
-        raise ValueError(f"steps and eval_every must be positive, got {steps}, {eval_every}")
+    check_type("model", model, nn.Module)
+    for name, value in (("steps", steps), ("eval_every", eval_every), ("batch_size", batch_size),
+                        ("seq_len", seq_len)):
+        check_positive(name, value, integer=True)
+    check_positive("lr", lr)
+    if clip_grad_norm is not None:
+        check_positive("clip_grad_norm", clip_grad_norm)
+    if eval_chars is not None:
+        check_positive("eval_chars", eval_chars, integer=True)
+    check_number("seed", seed, integer=True)
+    check_ids("train_ids", train_ids, model.out.out_features, ("N",))
+    check_ids("valid_ids", valid_ids, model.out.out_features, ("N",))
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)

@@ -33,6 +33,8 @@ from typing import Iterable
 
 import torch
 
+from ..validate import InputTypeError, check_choice, check_number, check_positive
+
 __all__ = ["global_grad_norm", "clip_grad_norm_", "clip_grad_value_", "floor_gradient_"]
 
 EPS = 1e-6  # as in torch.nn.utils.clip_grad_norm_
@@ -42,6 +44,8 @@ def _grads(parameters: Iterable[torch.Tensor] | torch.Tensor) -> list[torch.Tens
     r"""The ``.grad`` of each parameter that has one (parameters without a gradient are skipped)."""
     if isinstance(parameters, torch.Tensor):
         parameters = [parameters]
+    if not hasattr(parameters, "__iter__"):
+        raise InputTypeError(f"parameters must be a tensor or an iterable of tensors, got {type(parameters).__name__}")
     grads = []
     for p in parameters:
         if not isinstance(p, torch.Tensor):
@@ -51,11 +55,17 @@ def _grads(parameters: Iterable[torch.Tensor] | torch.Tensor) -> list[torch.Tens
     return grads
 
 
+def _as_list(parameters) -> list:
+    """``parameters`` (a tensor, or an iterable of them, e.g. ``model.parameters()``) as a list."""
+    if isinstance(parameters, torch.Tensor):
+        return [parameters]
+    if not hasattr(parameters, "__iter__"):
+        raise InputTypeError(f"parameters must be a tensor or an iterable of tensors, got {type(parameters).__name__}")
+    return list(parameters)
+
+
 def _check_threshold(name: str, value: float) -> float:
-    value = float(value)
-    if math.isnan(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number, got {value}")
-    return value
+    return float(check_positive(name, value))
 
 
 def global_grad_norm(parameters: Iterable[torch.Tensor] | torch.Tensor, norm_type: float = 2.0) -> torch.Tensor:
@@ -63,9 +73,7 @@ def global_grad_norm(parameters: Iterable[torch.Tensor] | torch.Tensor, norm_typ
 
     ``norm_type`` is $p \ge 1$ or ``inf``. No gradients at all gives 0.
     """
-    norm_type = float(norm_type)
-    if not (norm_type >= 1.0):
-        raise ValueError(f"norm_type must be >= 1 or inf, got {norm_type}")
+    norm_type = float(check_number("norm_type", norm_type, low=1, finite=False, what="a number >= 1 or inf"))
     grads = _grads(parameters)
     if not grads:
         return torch.tensor(0.0)
@@ -84,8 +92,9 @@ def clip_grad_norm_(parameters: Iterable[torch.Tensor] | torch.Tensor, max_norm:
     $g \leftarrow g \cdot \min(1, c / (\lVert g \rVert + \epsilon))$. Returns the norm
     *before* clipping (what to log: it shows the explosions that clipping hides).
     """
-    max_norm = _check_threshold("max_norm", max_norm)
-    parameters = list(parameters) if not isinstance(parameters, torch.Tensor) else [parameters]
+    max_norm = float(check_number("max_norm", max_norm, low=0, low_open=True, finite=False,
+                                  what="a positive number (inf: no clipping)"))
+    parameters = _as_list(parameters)
     total_norm = global_grad_norm(parameters, norm_type)
     if error_if_nonfinite and not torch.isfinite(total_norm):
         raise RuntimeError(f"the total {norm_type}-norm of the gradients is {float(total_norm)}; "
@@ -112,9 +121,8 @@ def floor_gradient_(parameters: Iterable[torch.Tensor] | torch.Tensor, threshold
     (a zero coordinate stays 0). Returns the global 2-norm before the change. Not a real method.
     """
     threshold = _check_threshold("threshold", threshold)
-    if mode not in ("norm", "value"):
-        raise ValueError(f"mode must be 'norm' or 'value', got {mode!r}")
-    parameters = list(parameters) if not isinstance(parameters, torch.Tensor) else [parameters]
+    check_choice("mode", mode, ("norm", "value"))
+    parameters = _as_list(parameters)
     total_norm = global_grad_norm(parameters)
     for g in _grads(parameters):
         if mode == "norm":

@@ -34,6 +34,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..validate import InputError, check_batch_first, check_number, check_positive, check_tensor, check_type
+
 __all__ = ["adding_problem", "adding_problem_baseline_mse", "adding_problem_batches",
            "RecurrentRegressor", "adding_problem_mse"]
 
@@ -57,12 +59,13 @@ def adding_problem(
     and ``y`` of shape ``(B,)``, the sum of the two marked values. ``generator`` (a CPU
     ``torch.Generator``) makes the batch reproducible; ``None`` uses torch's global RNG.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if not isinstance(length, int) or length < 2:
-        raise ValueError(f"length must be an int >= 2 (one marker in each half), got {length!r}")
+    check_positive("batch_size", batch_size, integer=True)
+    check_number("length", length, low=2, integer=True, what="an int >= 2 (one marker in each half)")
+    check_type("dtype", dtype, torch.dtype)
     if not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point dtype, got {dtype}")
+    if generator is not None:
+        check_type("generator", generator, torch.Generator)
     half = length // 2
     # Draw on the CPU with the (CPU) generator, so a seed gives the same data on every device.
     values = torch.rand(batch_size, length, generator=generator, dtype=torch.float64)
@@ -88,8 +91,8 @@ def adding_problem_batches(
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
     r"""``num_batches`` fresh batches ``(x, y)`` from one seeded generator (a training set for
     :func:`nlpbook.train`, or a fixed test set with a different seed)."""
-    if not isinstance(num_batches, int) or num_batches < 1:
-        raise ValueError(f"num_batches must be a positive int, got {num_batches!r}")
+    check_positive("num_batches", num_batches, integer=True)
+    check_number("seed", seed, integer=True)
     generator = torch.Generator().manual_seed(seed)
     return [adding_problem(batch_size, length, generator, dtype=dtype, device=device)
             for _ in range(num_batches)]
@@ -105,18 +108,27 @@ class RecurrentRegressor(nn.Module):
 
     def __init__(self, recurrent: nn.Module):
         super().__init__()
+        check_batch_first("recurrent", recurrent)
+        if not isinstance(getattr(recurrent, "hidden_size", None), int):
+            raise InputError(f"recurrent ({type(recurrent).__name__}) has no hidden_size: it must be a recurrent "
+                             "layer with nn.RNN's calling convention")
         self.recurrent = recurrent
         self.readout = nn.Linear(recurrent.hidden_size, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dims = {"D": (self.recurrent.input_size, "recurrent.input_size")} if hasattr(self.recurrent, "input_size") else {}
+        check_tensor("x", x, ("B", "T", "D"), dims=dims, like=("the model's weights", self.readout.weight))
         outputs, _ = self.recurrent(x)                    # (B, T, H)
         return self.readout(outputs[:, -1]).squeeze(-1)   # (B,)
 
 
 def adding_problem_mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
     """Mean squared error of ``model(x)`` against ``y`` (in eval mode, chunked to bound memory)."""
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x has {x.shape[0]} sequences but y has {y.shape[0]} targets")
+    check_type("model", model, nn.Module)
+    dims = {}
+    check_tensor("x", x, ("B", "T", "D"), dims=dims, dtype="float")
+    check_tensor("y", y, ("B",), dims=dims, dtype="float")     # (B,), not (B, 1): that would broadcast
+    check_positive("batch_size", batch_size, integer=True)
     was_training = model.training
     model.eval()
     total = 0.0

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..validate import check_ids, check_mask, check_mask_rows, check_number, check_positive, check_tensor
 from .skipgram import check_word_ids
 
 __all__ = ["CBOW", "context_mean", "cbow_full_softmax_grads"]
@@ -33,14 +34,11 @@ def context_mean(context_vectors: torch.Tensor, mask: torch.Tensor) -> torch.Ten
     Padding slots are multiplied by 0 and not counted, so ``h`` is the mean of exactly the
     context that was given. A row with no context word is an error (its mean is undefined).
     """
-    if context_vectors.dim() != 3 or mask.shape != context_vectors.shape[:2]:
-        raise ValueError(f"need context_vectors (B, 2W, D) and mask (B, 2W), got "
-                         f"{tuple(context_vectors.shape)} and {tuple(mask.shape)}")
-    if mask.dtype != torch.bool:
-        raise TypeError(f"mask must be a bool tensor, got dtype {mask.dtype}")
+    dims = {}
+    check_tensor("context_vectors", context_vectors, ("B", "C", "D"), dims=dims, dtype="float")
+    check_mask("mask", mask, ("B", "C"), dims=dims)
+    check_mask_rows("mask", mask, "context word")
     counts = mask.sum(dim=1, keepdim=True)                                  # m per row, (B, 1)
-    if bool((counts == 0).any()):
-        raise ValueError(f"{int((counts == 0).sum())} rows of mask have no context word")
     weights = mask.to(context_vectors.dtype)[:, :, None]                    # (B, 2W, 1)
     return (context_vectors * weights).sum(dim=1) / counts.to(context_vectors.dtype)
 
@@ -53,8 +51,8 @@ class CBOW(nn.Module):
 
     def __init__(self, vocab_size: int, dim: int):
         super().__init__()
-        if vocab_size < 2 or dim < 1:
-            raise ValueError(f"need vocab_size >= 2 and dim >= 1, got {vocab_size} and {dim}")
+        check_number("vocab_size", vocab_size, low=2, integer=True, what="an int >= 2")
+        check_positive("dim", dim, integer=True)
         self.vocab_size, self.dim = vocab_size, dim
         self.input_vectors = nn.Embedding(vocab_size, dim)    # v_w (|V|, D)
         self.output_vectors = nn.Embedding(vocab_size, dim)   # u_w (|V|, D)
@@ -73,10 +71,9 @@ class CBOW(nn.Module):
     def forward(self, contexts: torch.Tensor, mask: torch.Tensor, centers: torch.Tensor,
                 reduction: str = "mean") -> torch.Tensor:
         """The loss ``J = -log p(o | C)`` over the batch (``reduction`` "mean" or "sum")."""
-        if contexts.dim() != 2 or centers.shape != (contexts.shape[0],):
-            raise ValueError(f"need contexts (B, 2W) and centers (B,), got {tuple(contexts.shape)} "
-                             f"and {tuple(centers.shape)}")
-        check_word_ids(centers, self.vocab_size, "centers")
+        dims = {}
+        check_ids("contexts", contexts, self.vocab_size, ("B", "C"), dims=dims)
+        check_ids("centers", centers, self.vocab_size, ("B",), dims=dims)
         return F.cross_entropy(self.scores(contexts, mask), centers, reduction=reduction)
 
 
@@ -88,12 +85,10 @@ def cbow_full_softmax_grads(context_vectors: torch.Tensor, mask: torch.Tensor, U
     Returns ``grad_context`` (B, 2W, D), slot j of row b being (1/m_b) U^T (p_b - y_b) where
     the mask is True and 0 at padding, and ``grad_U`` (|V|, D) = sum_b (p_b - y_b) h_b^T.
     """
-    if U.dim() != 2 or context_vectors.shape[-1] != U.shape[1]:
-        raise ValueError(f"need U (|V|, D) matching context_vectors (B, 2W, D), got {tuple(U.shape)} "
-                         f"and {tuple(context_vectors.shape)}")
-    if o.shape != (context_vectors.shape[0],):
-        raise ValueError(f"o must be (B,) = ({context_vectors.shape[0]},), got {tuple(o.shape)}")
-    check_word_ids(o, U.shape[0], "o")
+    dims = {}
+    check_tensor("context_vectors", context_vectors, ("B", "C", "D"), dims=dims, dtype="float")
+    check_tensor("U", U, ("V", "D"), dims=dims, like=("context_vectors", context_vectors))
+    check_ids("o", o, U.shape[0], ("B",), dims=dims)
     h = context_mean(context_vectors, mask)                              # (B, D)
     scores = h @ U.T                                                     # (B, |V|)
     p = torch.exp(scores - torch.logsumexp(scores, dim=1, keepdim=True))  # (B, |V|)

@@ -22,12 +22,19 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from ..validate import InputError, InputTypeError, check_positive
+
 
 def unit_rows(vectors) -> np.ndarray:
     """Rows scaled to unit length, float32 ``(V, D)``; an all-zero row stays zero."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    if vectors.ndim != 2:
-        raise ValueError(f"vectors must be (V, D), got shape {vectors.shape}")
+    if hasattr(vectors, "detach"):
+        vectors = vectors.detach().cpu()
+    try:
+        vectors = np.asarray(vectors, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"vectors must be a (V, D) array of numbers, got {type(vectors).__name__}") from None
+    if vectors.ndim != 2 or vectors.size == 0:
+        raise InputError(f"vectors must be a non-empty (V, D) array, got shape {vectors.shape}")
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
 
@@ -60,7 +67,15 @@ def analogy_accuracy(vectors, stoi: dict, questions: dict, restrict: int | None 
     """
     unit = unit_rows(vectors)
     if restrict is not None:
+        check_positive("restrict", restrict, integer=True)
         unit = unit[:restrict]
+    check_positive("chunk", chunk, integer=True)
+    if not isinstance(questions, dict):
+        raise InputTypeError(f"questions must be a dict {{section: [(a, b, c, d), ...]}}, got {type(questions).__name__}")
+    for section, items in questions.items():
+        for q in items:
+            if isinstance(q, str) or len(q) != 4:
+                raise InputError(f"questions[{section!r}] holds {q!r}; each question is 4 words (a, b, c, d)")
     limit = unit.shape[0]
     chunk = max(1, min(chunk, 2 ** 24 // limit))  # keep the (chunk, V) score matrix under 64 MB
     sections, correct_all, covered_all, total_all = {}, 0, 0, 0
@@ -97,6 +112,8 @@ class SimilarityResult:
 def similarity_spearman(vectors, stoi: dict, pairs) -> SimilarityResult:
     """Spearman $\\rho$ of cosine similarity against human scores; ``pairs``: ``[(w1, w2, score)]``."""
     unit = unit_rows(vectors)
+    if isinstance(pairs, str) or any(isinstance(p, str) or len(p) != 3 for p in pairs):
+        raise InputError("pairs must be a list of (word1, word2, score) triples")
     model, human = [], []
     for w1, w2, score in pairs:
         if w1 in stoi and w2 in stoi:
@@ -110,7 +127,8 @@ def similarity_spearman(vectors, stoi: dict, pairs) -> SimilarityResult:
 def nearest_neighbours(vectors, itos, stoi: dict, word: str, k: int = 5) -> list[tuple[str, float]]:
     """The ``k`` words with the highest cosine similarity to ``word`` (itself excluded)."""
     if word not in stoi:
-        raise KeyError(f"{word!r} is not in the vocabulary")
+        raise KeyError(f"word {word!r} is not in the vocabulary")
+    check_positive("k", k, integer=True)
     unit = unit_rows(vectors)
     scores = unit @ unit[stoi[word]]
     scores[stoi[word]] = -np.inf

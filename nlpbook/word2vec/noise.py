@@ -23,21 +23,30 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..validate import InputError, InputTypeError, check_ids, check_positive, check_probabilities
+
 DEFAULT_POWER = 0.75
 DEFAULT_TABLE_SIZE = 10_000_000
 
 
+def as_counts(counts) -> np.ndarray:
+    """``counts`` as a float64 array, or a clear error if it is not numbers."""
+    try:
+        return np.asarray(counts, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"counts must be a 1-D array of word counts, got {type(counts).__name__}") from None
+
+
 def noise_probabilities(counts, power: float = DEFAULT_POWER) -> np.ndarray:
     """$P_n(w) = c(w)^\\alpha / \\sum_{w'} c(w')^\\alpha$ as float64, shape ``(V,)``."""
-    counts = np.asarray(counts, dtype=np.float64)
+    counts = as_counts(counts)
+    check_positive("power", power, allow_zero=True)
     if counts.ndim != 1 or counts.size == 0:
         raise ValueError(f"counts must be a non-empty 1-D array, got shape {counts.shape}")
     if not np.all(np.isfinite(counts)) or np.any(counts < 0):
         raise ValueError("counts must be finite and non-negative")
     if not counts.any():
         raise ValueError("counts are all zero: there is nothing to sample")
-    if not np.isfinite(power) or power < 0:
-        raise ValueError(f"power must be a finite number >= 0, got {power}")
     weights = np.where(counts > 0, counts ** power, 0.0)  # a zero count stays impossible, even for power 0
     return weights / weights.sum()
 
@@ -50,8 +59,7 @@ class NoiseDistribution:
 
     def __init__(self, counts, power: float = DEFAULT_POWER, table_size: int = DEFAULT_TABLE_SIZE,
                  device: torch.device | str = "cpu"):
-        if table_size < 1:
-            raise ValueError(f"table_size must be >= 1, got {table_size}")
+        check_positive("table_size", table_size, integer=True)
         self.power = float(power)
         self.probs = noise_probabilities(counts, power)            # (V,) float64
         self.device = torch.device(device)
@@ -69,15 +77,25 @@ class NoiseDistribution:
 
     def sample(self, shape, generator: torch.Generator | None = None) -> torch.Tensor:
         """Negatives of the given shape (e.g. ``(B, K)``), int64 word ids, from the unigram table."""
+        _check_shape(shape)
         cells = torch.randint(len(self.table), tuple(shape), generator=generator, device=self.device)
         return self.table.index_select(0, cells.reshape(-1)).view(cells.shape).long()  # index_select: faster than t[cells]
 
     def sample_multinomial(self, shape, generator: torch.Generator | None = None) -> torch.Tensor:
         """The same distribution drawn exactly with ``torch.multinomial`` (slower; the reference)."""
-        shape = tuple(shape)
+        shape = _check_shape(shape)
         n = int(np.prod(shape)) if shape else 1
         draws = torch.multinomial(self._probs_t, n, replacement=True, generator=generator)
         return draws.reshape(shape)
+
+
+def _check_shape(shape) -> tuple:
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list, torch.Size)) or not all(
+            isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0 for n in shape):
+        raise InputError(f"shape must be a tuple of non-negative ints, e.g. (B, K), got {shape!r}")
+    return tuple(int(n) for n in shape)
 
 
 def chi_square_test(draws: torch.Tensor, probs, n_bins: int = 100):
@@ -89,12 +107,10 @@ def chi_square_test(draws: torch.Tensor, probs, n_bins: int = 100):
     """
     from scipy import stats
 
-    probs = np.asarray(probs, dtype=np.float64)
+    probs = check_probabilities("probs", probs)
+    check_ids("draws", draws, len(probs), vocab_from="len(probs)")
+    check_positive("n_bins", n_bins, integer=True)
     draws = draws.reshape(-1).cpu().numpy()
-    if draws.size == 0:
-        raise ValueError("no draws to test")
-    if draws.min() < 0 or draws.max() >= len(probs):
-        raise ValueError(f"draws must be word ids in [0, {len(probs)})")
     start = np.concatenate([[0.0], np.cumsum(probs)[:-1]])            # probability mass before each word
     bins = np.minimum((start * n_bins).astype(np.int64), n_bins - 1)  # (V,) bin of each word
     _, bins = np.unique(bins, return_inverse=True)                     # drop empty bins

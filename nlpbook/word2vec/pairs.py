@@ -33,6 +33,8 @@ from typing import Iterator, Sequence
 
 import torch
 
+from ..validate import InputError, InputTypeError, check_number, check_positive, check_tensor
+
 __all__ = [
     "concat_sentences", "draw_effective_windows", "skipgram_pairs", "skipgram_pairs_reference",
     "cbow_windows", "cbow_windows_reference", "context_grid", "shuffled_batches",
@@ -59,13 +61,13 @@ def draw_effective_windows(n: int, window: int, generator: torch.Generator | Non
     word2vec.c: ``b = next_random % window``, effective window ``window - b``.
     """
     _check_window(window)
+    check_number("n", n, low=0, integer=True, what="a non-negative int")
     b = torch.randint(0, window, (n,), generator=generator)
     return window - b
 
 
 def _check_window(window: int) -> None:
-    if not isinstance(window, int) or isinstance(window, bool) or window < 1:
-        raise ValueError(f"window must be a positive int, got {window!r}")
+    check_positive("window", window, integer=True)
 
 
 def _check_inputs(ids, window, sentence_ids, effective_windows, generator):
@@ -78,16 +80,15 @@ def _check_inputs(ids, window, sentence_ids, effective_windows, generator):
         raise TypeError(f"ids must be an integer tensor, got dtype {ids.dtype}")
     n = ids.numel()
     ids = ids.long()
+    dims = {"N": (n, "len(ids)")}
     if sentence_ids is None:
         sentence_ids = torch.zeros(n, dtype=torch.long, device=ids.device)
-    elif sentence_ids.shape != ids.shape:
-        raise ValueError(f"sentence_ids must have the shape of ids {tuple(ids.shape)}, got {tuple(sentence_ids.shape)}")
+    else:
+        check_tensor("sentence_ids", sentence_ids, ("N",), dims=dims, dtype="integer", allow_empty=True)
     if effective_windows is None:
         effective_windows = draw_effective_windows(n, window, generator).to(ids.device)
     else:
-        if effective_windows.shape != ids.shape:
-            raise ValueError(f"effective_windows must have the shape of ids {tuple(ids.shape)}, "
-                             f"got {tuple(effective_windows.shape)}")
+        check_tensor("effective_windows", effective_windows, ("N",), dims=dims, dtype="integer", allow_empty=True)
         if n and (int(effective_windows.min()) < 1 or int(effective_windows.max()) > window):
             raise ValueError(f"effective_windows must lie in 1..{window}, got values in "
                              f"{int(effective_windows.min())}..{int(effective_windows.max())}")
@@ -184,12 +185,14 @@ def shuffled_batches(*tensors: torch.Tensor, batch_size: int,
     The last batch may be smaller. With a seeded ``generator`` the order repeats.
     """
     if not tensors:
-        raise ValueError("shuffled_batches needs at least one tensor")
+        raise InputError("tensors: shuffled_batches needs at least one tensor")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, torch.Tensor) or t.dim() == 0:
+            raise InputTypeError(f"tensors[{i}] must be a tensor with a first dimension, got {type(t).__name__}")
+    check_positive("batch_size", batch_size, integer=True)
     n = tensors[0].shape[0]
     if any(t.shape[0] != n for t in tensors):
-        raise ValueError(f"all tensors need the same first dimension, got {[tuple(t.shape) for t in tensors]}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+        raise InputError(f"tensors must all have the same first dimension, got {[tuple(t.shape) for t in tensors]}")
     order = torch.randperm(n, generator=generator)
     for start in range(0, n, batch_size):
         rows = order[start:start + batch_size]

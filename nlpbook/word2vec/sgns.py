@@ -52,6 +52,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..validate import (InputError, check_choice, check_ids, check_mask, check_mask_rows, check_number,
+                        check_positive, check_tensor, check_type)
 from .noise import NoiseDistribution
 from .pairs import cbow_windows, skipgram_pairs
 from .subsampling import keep_probability
@@ -67,8 +69,8 @@ def init_word2vec_weights(vocab_size: int, dim: int, generator: torch.Generator 
 
     Returns ``(in_vectors (V, D), out_vectors (V, D))``.
     """
-    if vocab_size < 1 or dim < 1:
-        raise ValueError(f"vocab_size and dim must be >= 1, got {vocab_size}, {dim}")
+    check_positive("vocab_size", vocab_size, integer=True)
+    check_positive("dim", dim, integer=True)
     in_vectors = (torch.rand(vocab_size, dim, generator=generator, dtype=dtype) - 0.5) / dim
     return in_vectors.to(device), torch.zeros(vocab_size, dim, dtype=dtype, device=device)
 
@@ -88,7 +90,11 @@ class SkipGramNS(nn.Module):
         $\\ell = -\\log\\sigma(u_o^\\top v_c) - \\sum_k \\log\\sigma(-u_{w_k}^\\top v_c)$, where, as in
         word2vec.c, a negative that happens to be the positive word itself is skipped.
         """
-        _check_pairs(center, context, negatives)
+        V = self.in_vectors.num_embeddings
+        dims = {}
+        check_ids("center", center, V, ("B",), dims=dims)
+        check_ids("context", context, V, ("B",), dims=dims)
+        check_ids("negatives", negatives, V, ("B", "K"), dims=dims)
         v_c = self.in_vectors(center)                                   # (B, D)
         u_o = self.out_vectors(context)                                 # (B, D)
         u_neg = self.out_vectors(negatives)                             # (B, K, D)
@@ -114,12 +120,14 @@ class CBOWNS(nn.Module):
 
         $h = \\frac{1}{|C|}\\sum_{j \\in C} v_j$, $\\ell = -\\log\\sigma(u_c^\\top h) - \\sum_k \\log\\sigma(-u_{w_k}^\\top h)$
         """
-        if context.dim() != 2 or context_mask.shape != context.shape:
-            raise ValueError(f"context (B, C) and context_mask must match, got {tuple(context.shape)} "
-                             f"and {tuple(context_mask.shape)}")
+        V = self.in_vectors.num_embeddings
+        dims = {}
+        check_ids("context", context, V, ("B", "C"), dims=dims)
+        check_mask("context_mask", context_mask, ("B", "C"), dims=dims)
+        check_mask_rows("context_mask", context_mask, "context word")
+        check_ids("center", center, V, ("B",), dims=dims)
+        check_ids("negatives", negatives, V, ("B", "K"), dims=dims)
         counts = context_mask.sum(1, keepdim=True)
-        if (counts == 0).any():
-            raise ValueError("every CBOW example needs at least one context word")
         mask = context_mask.unsqueeze(2).to(self.in_vectors.weight.dtype)
         h = (self.in_vectors(context) * mask).sum(1) / counts            # (B, D)
         u_c = self.out_vectors(center)                                   # (B, D)
@@ -130,19 +138,13 @@ class CBOWNS(nn.Module):
         return -F.logsigmoid(positive) - (F.logsigmoid(-negative) * real).sum(-1)
 
 
-def _check_pairs(center, context, negatives):
-    if center.dim() != 1 or context.shape != center.shape:
-        raise ValueError(f"center and context must both be (B,), got {tuple(center.shape)} and {tuple(context.shape)}")
-    if negatives.dim() != 2 or negatives.shape[0] != center.shape[0]:
-        raise ValueError(f"negatives must be (B, K) with B={center.shape[0]}, got {tuple(negatives.shape)}")
-
-
 # ----------------------------------------------------------------------------------------------
 # The hand-derived gradients and the fused update (the fast path).
 # ----------------------------------------------------------------------------------------------
 
 def sgns_gradients(v: torch.Tensor, u_pos: torch.Tensor, u_neg: torch.Tensor,
-                   negative_is_positive: torch.Tensor | None = None, want_loss: bool = True):
+                   negative_is_positive: torch.Tensor | None = None, want_loss: bool = True, *,
+                   check: bool = True):
     """Loss and gradients of a batch, from the formulas in the module docstring.
 
     ``v (B, D)``: the input vector of each example ($v_c$, or $h$ for CBOW);
@@ -157,11 +159,21 @@ def sgns_gradients(v: torch.Tensor, u_pos: torch.Tensor, u_neg: torch.Tensor,
     $g^+ = \\sigma(u_o^\\top v) - 1$, $g_k = \\sigma(u_{w_k}^\\top v)$;
     $\\partial\\ell/\\partial v = g^+ u_o + \\sum_k g_k u_{w_k}$, $\\partial\\ell/\\partial u_o = g^+ v$,
     $\\partial\\ell/\\partial u_{w_k} = g_k v$ (summed over the examples that share $w_k$).
+    ``check=False`` skips the input checks (:func:`sgns_step` has made them).
     """
+    if check:
+        dims = {}
+        check_tensor("v", v, ("B", "D"), dims=dims, dtype="float")
+        check_tensor("u_pos", u_pos, ("B", "D"), dims=dims, like=("v", v))
+        check_tensor("u_neg", u_neg, ("G", "K", "D"), dims=dims, like=("v", v))
+        if v.shape[0] % u_neg.shape[0]:
+            raise InputError(f"u_neg is {tuple(u_neg.shape)}: its G = {u_neg.shape[0]} groups do not divide "
+                             f"the batch of B = {v.shape[0]} in v")
+        if negative_is_positive is not None:
+            dims["P"] = (v.shape[0] // u_neg.shape[0], "B / G")
+            check_mask("negative_is_positive", negative_is_positive, ("G", "P", "K"), dims=dims)
     B, D = v.shape
     G, K, _ = u_neg.shape
-    if B % G:
-        raise ValueError(f"{B} examples cannot be split into {G} equal groups sharing negatives")
     v_grouped = v.view(G, B // G, D)                                    # (G, P, D)
     score_pos = (v * u_pos).sum(1)                                      # (B,)
     score_neg = torch.bmm(v_grouped, u_neg.transpose(1, 2))             # (G, P, K)
@@ -181,15 +193,26 @@ def sgns_gradients(v: torch.Tensor, u_pos: torch.Tensor, u_neg: torch.Tensor,
     return loss, grad_v, grad_pos, grad_neg
 
 
-def _check_groups(n_examples: int, negatives: torch.Tensor):
-    if negatives.dim() != 2 or negatives.shape[0] == 0 or n_examples % negatives.shape[0]:
-        raise ValueError(f"negatives must be (G, K) with G dividing the batch size {n_examples}, "
+def _check_step(in_vectors, out_vectors, lr, positive_ids: dict, negatives) -> dict:
+    """The shared checks of :func:`sgns_step` and :func:`cbow_step`; returns the named dims."""
+    dims = {}
+    check_tensor("in_vectors", in_vectors, ("V", "D"), dims=dims, dtype="float")
+    check_tensor("out_vectors", out_vectors, ("V", "D"), dims=dims, like=("in_vectors", in_vectors))
+    V = in_vectors.shape[0]
+    for name, (ids, shape) in positive_ids.items():
+        check_ids(name, ids, V, shape, dims=dims)
+    check_ids("negatives", negatives, V, ("G", "K"), dims=dims)
+    if dims["B"][0] % negatives.shape[0]:
+        raise InputError(f"negatives must be (G, K) with G dividing the batch size {dims['B'][0]}, "
                          f"got {tuple(negatives.shape)}")
+    check_positive("lr", lr)
+    return dims
 
 
 @torch.no_grad()
 def sgns_step(in_vectors: torch.Tensor, out_vectors: torch.Tensor, center: torch.Tensor,
-              context: torch.Tensor, negatives: torch.Tensor, lr: float, want_loss: bool = False):
+              context: torch.Tensor, negatives: torch.Tensor, lr: float, want_loss: bool = False, *,
+              check: bool = True):
     """One SGD step of skip-gram on a batch of pairs, in place: $W \\leftarrow W - \\eta\\,\\partial L/\\partial W$, $L = \\sum_b \\ell_b$.
 
     ``in_vectors, out_vectors (V, D)``; ``center, context (B,)``; ``negatives (G, K)``.
@@ -201,14 +224,17 @@ def sgns_step(in_vectors: torch.Tensor, out_vectors: torch.Tensor, center: torch
     negatives the same way). Groups are consecutive rows here; :func:`train_word2vec` fills
     each group with pairs of different centre words (``spread_groups``).
     Returns the summed loss of the batch as a 0-d tensor when ``want_loss`` (no device sync), else ``None``.
+    ``check=False`` skips the input checks (the id range checks cost a sync; the trainer checks once).
     """
-    _check_groups(center.shape[0], negatives)
+    if check:
+        _check_step(in_vectors, out_vectors, lr, {"center": (center, ("B",)), "context": (context, ("B",))},
+                    negatives)
     v = in_vectors.index_select(0, center)                              # (B, D)
     u_pos = out_vectors.index_select(0, context)                        # (B, D)
     flat_negatives = negatives.reshape(-1)
     u_neg = out_vectors.index_select(0, flat_negatives).view(*negatives.shape, -1)  # (G, K, D)
     skip = negatives.unsqueeze(1) == context.view(negatives.shape[0], -1, 1)   # (G, P, K)
-    loss, grad_v, grad_pos, grad_neg = sgns_gradients(v, u_pos, u_neg, skip, want_loss)
+    loss, grad_v, grad_pos, grad_neg = sgns_gradients(v, u_pos, u_neg, skip, want_loss, check=False)
     in_vectors.index_add_(0, center, grad_v, alpha=-lr)
     out_vectors.index_add_(0, context, grad_pos, alpha=-lr)
     out_vectors.index_add_(0, flat_negatives, grad_neg.view(-1, grad_neg.shape[-1]), alpha=-lr)
@@ -218,13 +244,18 @@ def sgns_step(in_vectors: torch.Tensor, out_vectors: torch.Tensor, center: torch
 @torch.no_grad()
 def cbow_step(in_vectors: torch.Tensor, out_vectors: torch.Tensor, context: torch.Tensor,
               context_mask: torch.Tensor, center: torch.Tensor, negatives: torch.Tensor, lr: float,
-              want_loss: bool = False):
+              want_loss: bool = False, *, check: bool = True):
     """One SGD step of CBOW (``cbow_mean=1``, word2vec.c's update) on a batch, in place.
 
     ``context (B, C)`` with ``context_mask (B, C)``; ``center (B,)``; ``negatives (G, K)`` as in
     :func:`sgns_step`. Every context word receives $-\\eta\\,\\partial\\ell/\\partial h$ (word2vec.c, gensim).
+    Every row needs at least one context word (``context_mask`` True). ``check=False`` skips the checks.
     """
-    _check_groups(center.shape[0], negatives)
+    if check:
+        dims = _check_step(in_vectors, out_vectors, lr, {"context": (context, ("B", "C")),
+                                                         "center": (center, ("B",))}, negatives)
+        check_mask("context_mask", context_mask, ("B", "C"), dims=dims)
+        check_mask_rows("context_mask", context_mask, "context word")
     counts = context_mask.sum(1, keepdim=True).to(in_vectors.dtype)   # (B, 1)
     flat_context = context[context_mask]                                # (M,) the real context words
     rows = torch.arange(context.shape[0], device=context.device).unsqueeze(1).expand_as(context)[context_mask]
@@ -235,7 +266,7 @@ def cbow_step(in_vectors: torch.Tensor, out_vectors: torch.Tensor, context: torc
     flat_negatives = negatives.reshape(-1)
     u_neg = out_vectors.index_select(0, flat_negatives).view(*negatives.shape, -1)
     skip = negatives.unsqueeze(1) == center.view(negatives.shape[0], -1, 1)    # (G, P, K)
-    loss, grad_h, grad_pos, grad_neg = sgns_gradients(h, u_pos, u_neg, skip, want_loss)
+    loss, grad_h, grad_pos, grad_neg = sgns_gradients(h, u_pos, u_neg, skip, want_loss, check=False)
     in_vectors.index_add_(0, flat_context, grad_h.index_select(0, rows), alpha=-lr)
     out_vectors.index_add_(0, center, grad_pos, alpha=-lr)
     out_vectors.index_add_(0, flat_negatives, grad_neg.view(-1, grad_neg.shape[-1]), alpha=-lr)
@@ -269,8 +300,10 @@ def spread_order(size: int, groups: int, device="cpu") -> torch.Tensor:
     After ``batch[spread_order(B, G)]``, consecutive rows ``g*P .. g*P + P - 1`` (one group of
     :func:`sgns_step`) hold pairs that were ``G`` apart in corpus order.
     """
-    if groups < 1 or size % groups:
-        raise ValueError(f"{groups} groups do not divide a batch of {size}")
+    check_positive("size", size, integer=True)
+    check_positive("groups", groups, integer=True)
+    if size % groups:
+        raise InputError(f"groups = {groups} does not divide a batch of size {size}")
     return torch.arange(size, device=device).view(size // groups, groups).t().reshape(-1)
 
 
@@ -299,6 +332,26 @@ class Word2VecConfig:
     threads: int | None = None  # torch intra-op threads while training (None: leave the setting alone)
     workers: int = 1            # Hogwild worker threads, each on its own chunks (word2vec.c's scheme)
     seed: int = 0
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Every field in its range (called on construction and again by :func:`train_word2vec`)."""
+        for name in ("vector_size", "window", "negative", "epochs", "batch_size", "share_negatives",
+                     "chunk_tokens", "noise_table_size", "workers"):
+            check_positive(name, getattr(self, name), integer=True)
+        if self.threads is not None:
+            check_positive("threads", self.threads, integer=True)
+        if self.alpha is not None:
+            check_positive("alpha", self.alpha)
+        for name in ("min_alpha", "sample", "ns_exponent"):
+            check_positive(name, getattr(self, name), allow_zero=True)
+        check_choice("sg", self.sg, (0, 1))
+        check_number("seed", self.seed, integer=True)
+        if self.batch_size % self.share_negatives:
+            raise InputError(f"batch_size {self.batch_size} must be a multiple of share_negatives "
+                             f"{self.share_negatives}")
 
     def start_alpha(self) -> float:
         return self.alpha if self.alpha is not None else (0.025 if self.sg else 0.05)
@@ -349,14 +402,16 @@ def train_word2vec(ids: torch.Tensor, sentence: torch.Tensor, counts, config: Wo
     ``alpha`` to ``min_alpha`` over all epochs, by the share of tokens processed (word2vec.c).
     """
     device = torch.device(device)
+    check_type("config", config, Word2VecConfig)
+    config.check()
     counts = np.asarray(counts)
+    if counts.ndim != 1 or counts.size == 0 or counts.dtype.kind not in "iuf":
+        raise InputError(f"counts must be a non-empty 1-D array of word counts, got {counts.dtype} "
+                         f"of shape {counts.shape}")
     vocab_size = len(counts)
-    if config.batch_size % config.share_negatives:
-        raise ValueError(f"batch_size {config.batch_size} must be a multiple of share_negatives {config.share_negatives}")
-    if ids.numel() == 0 or int(ids.max()) >= vocab_size or int(ids.min()) < 0:
-        raise ValueError(f"ids must be non-empty word ids in [0, {vocab_size})")
-    if sentence.shape != ids.shape:
-        raise ValueError(f"sentence {tuple(sentence.shape)} must match ids {tuple(ids.shape)}")
+    dims = {}
+    check_ids("ids", ids, vocab_size, ("N",), dims=dims, vocab_from="len(counts)")
+    check_tensor("sentence", sentence, ("N",), dims=dims, dtype="integer")
     cpu_generator = torch.Generator().manual_seed(config.seed)
     in_vectors, out_vectors = init_word2vec_weights(vocab_size, config.vector_size, cpu_generator, device=device)
     noise = NoiseDistribution(counts, config.ns_exponent, config.noise_table_size, device=device)
@@ -401,9 +456,10 @@ def train_word2vec(ids: torch.Tensor, sentence: torch.Tensor, counts, config: Wo
                     batch = [t.index_select(0, order) for t in batch]
                 negatives = noise.sample((groups, config.negative), generator)
                 if config.sg:
-                    loss = sgns_step(in_vectors, out_vectors, batch[0], batch[1], negatives, alpha, True)
+                    loss = sgns_step(in_vectors, out_vectors, batch[0], batch[1], negatives, alpha, True, check=False)
                 else:
-                    loss = cbow_step(in_vectors, out_vectors, batch[0], batch[1], batch[2], negatives, alpha, True)
+                    loss = cbow_step(in_vectors, out_vectors, batch[0], batch[1], batch[2], negatives, alpha, True,
+                                     check=False)
                 running_loss, running_count = running_loss + loss, running_count + size
                 step += 1
                 if step % loss_every == 0:  # the mean over the last `loss_every` steps: one sync

@@ -22,18 +22,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..validate import check_ids, check_number, check_positive, check_tensor
+
 __all__ = ["SkipGram", "skipgram_full_softmax_grads", "check_word_ids"]
 
 
 def check_word_ids(ids: torch.Tensor, vocab_size: int, name: str) -> None:
-    """Raise a clear error if ``ids`` is not an integer tensor of ids in ``0..vocab_size-1``."""
-    if not isinstance(ids, torch.Tensor):
-        raise TypeError(f"{name} must be a tensor of word ids, got {type(ids).__name__}")
-    if ids.dtype not in (torch.int64, torch.int32):
-        raise TypeError(f"{name} must hold integer word ids, got dtype {ids.dtype}")
-    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
-        raise IndexError(f"{name} holds ids in {int(ids.min())}..{int(ids.max())}, "
-                         f"outside the vocabulary 0..{vocab_size - 1}")
+    """Raise a clear error if ``ids`` is not an integer tensor of ids in ``0..vocab_size-1``
+    (:func:`nlpbook.validate.check_ids`, kept under this name for the chapters)."""
+    check_ids(name, ids, vocab_size, allow_empty=True)
 
 
 class SkipGram(nn.Module):
@@ -44,8 +41,8 @@ class SkipGram(nn.Module):
 
     def __init__(self, vocab_size: int, dim: int):
         super().__init__()
-        if vocab_size < 2 or dim < 1:
-            raise ValueError(f"need vocab_size >= 2 and dim >= 1, got {vocab_size} and {dim}")
+        check_number("vocab_size", vocab_size, low=2, integer=True, what="an int >= 2")
+        check_positive("dim", dim, integer=True)
         self.vocab_size, self.dim = vocab_size, dim
         self.input_vectors = nn.Embedding(vocab_size, dim)    # v_w, rows of V_in (|V|, D)
         self.output_vectors = nn.Embedding(vocab_size, dim)   # u_w, rows of U (|V|, D)
@@ -60,10 +57,9 @@ class SkipGram(nn.Module):
 
     def forward(self, centers: torch.Tensor, contexts: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
         """The loss ``J = -log p(o | c)`` over the batch (``reduction`` "mean" or "sum")."""
-        if centers.shape != contexts.shape or centers.dim() != 1:
-            raise ValueError(f"centers and contexts must both be (B,), got {tuple(centers.shape)} "
-                             f"and {tuple(contexts.shape)}")
-        check_word_ids(contexts, self.vocab_size, "contexts")
+        dims = {}
+        check_ids("centers", centers, self.vocab_size, ("B",), dims=dims)
+        check_ids("contexts", contexts, self.vocab_size, ("B",), dims=dims)
         # cross_entropy = log-sum-exp of the scores minus the score of o, computed stably.
         return F.cross_entropy(self.scores(centers), contexts, reduction=reduction)
 
@@ -76,11 +72,10 @@ def skipgram_full_softmax_grads(v_c: torch.Tensor, U: torch.Tensor, o: torch.Ten
     Returns ``grad_v`` (B, D), row b being dJ_b/dv_{c_b} = U^T (p_b - y_b), and
     ``grad_U`` (|V|, D) = sum_b (p_b - y_b) v_{c_b}^T.
     """
-    if v_c.dim() != 2 or U.dim() != 2 or v_c.shape[1] != U.shape[1]:
-        raise ValueError(f"need v_c (B, D) and U (|V|, D) with the same D, got {tuple(v_c.shape)} and {tuple(U.shape)}")
-    if o.shape != (v_c.shape[0],):
-        raise ValueError(f"o must be (B,) = ({v_c.shape[0]},), got {tuple(o.shape)}")
-    check_word_ids(o, U.shape[0], "o")
+    dims = {}
+    check_tensor("v_c", v_c, ("B", "D"), dims=dims, dtype="float")
+    check_tensor("U", U, ("V", "D"), dims=dims, like=("v_c", v_c))
+    check_ids("o", o, U.shape[0], ("B",), dims=dims)
     scores = v_c @ U.T                                                   # (B, |V|)
     p = torch.exp(scores - torch.logsumexp(scores, dim=1, keepdim=True))  # softmax, (B, |V|)
     error = p - F.one_hot(o, U.shape[0]).to(p.dtype)                     # p - y, (B, |V|)
