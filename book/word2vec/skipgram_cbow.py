@@ -549,7 +549,7 @@ if not run.profile.is_smoke:   # quality thresholds, set from book-profile runs
 # %% tags=["remove-input"]
 nlpbook.table(results, formats={"seconds per pass (s)": "{:.1f}"})
 
-# %%
+# %% tags=["remove-input"]
 fig, ax = plt.subplots(figsize=(7, 4))
 for name, history, epochs, color in [("skip-gram", skipgram_history, EPOCHS_SKIPGRAM, "C0"),
                                      ("CBOW", cbow_history, EPOCHS_CBOW, "C1")]:
@@ -732,7 +732,7 @@ nlpbook.table([{"|V| (words)": v, "full softmax (µs per pair)": 1e6 * f.median 
                for v, f, s in timings], percent=["spread (full)", "spread (6 words)"],
               formats={"full / 6 words": "{:.0f}×"})
 
-# %%
+# %% tags=["remove-input"]
 fig, ax = plt.subplots(figsize=(7, 4))
 for column, marker, label in [([f for _, f, _ in timings], "o-", "full softmax (all |V| words)"),
                               ([s for _, _, s in timings], "s-", "6 words per pair")]:
