@@ -522,8 +522,8 @@ for seed in SEEDS:
     gap = np.array(records["seed", seed].valid_bpc) - np.array(records["pytorch", seed].valid_bpc)
     ax_gap.plot(records["seed", seed].steps, gap, marker="o", label=f"seed {seed}")
 ax_gap.axhline(0, color="gray", linewidth=0.8)
-ax_gap.set(title="Seed form minus PyTorch form (same init, same batches; below 0: the seed form is better)",
-           xlabel="training step", ylabel="difference (bits per character)")
+ax_gap.set(title="Seed form minus PyTorch form (same init, same batches)",
+           xlabel="training step", ylabel="seed − PyTorch (bits/char; < 0: seed better)")
 ax_gap.legend()
 plt.tight_layout()
 plt.show()

@@ -444,7 +444,7 @@ for ax, length in zip(axes.flat, ADD_LENGTHS):
         ax.plot(add_histories[kind, length].smoothed(25), color=f"C{i}", label=kind)
     ax.axhline(BASELINE, color="gray", linestyle=":", label="predict the mean (1/6)")
     ax.set(title=f"adding problem, T = {length} (one seed)", xlabel="training step",
-           ylabel="training MSE (running mean of 25)", yscale="log")
+           ylabel="training MSE (mean of 25 steps)", yscale="log")
     ax.legend()
 for ax in list(axes.flat)[n_panels:]:
     ax.remove()                                                   # an odd number of lengths leaves one cell empty
