@@ -552,12 +552,13 @@ gru_ahead_end = gru_bpc < lstm_bpc and gru_eq_bpc < lstm_bpc
 eq_early_wins = sum(lm_records["GRU, equal parameters", s].valid_bpc[0] < lm_records["LSTM", s].valid_bpc[0] for s in LM_SEEDS)
 eq_end_wins = sum(lm_records["GRU, equal parameters", s].final_bpc < lm_records["LSTM", s].final_bpc for s in LM_SEEDS)
 eq_always = eq_early_wins == eq_end_wins == len(LM_SEEDS)
+many_seeds = len(LM_SEEDS) > 1
 seed_text = f"{len(LM_SEEDS)} seeds" if many_seeds else "one seed"
 if not many_seeds:
     claim1_verdict = "One seed (this profile) cannot say whether the models differ."
 elif lm_gap > 3 * seed_sd:
-    claim1_verdict = (f"The best model, {ranked[0]}, was best on {best_wins} of {len(LM_SEEDS)} seeds; the gap from best "
-                      f"to worst ({lm_gap:.3f} bits/char) is {lm_gap / seed_sd:.1f}× the largest seed-to-seed standard "
+    claim1_verdict = (f"The best model ({ranked[0]}) was best on {best_wins} of {len(LM_SEEDS)} seeds; the gap from it "
+                      f"to the worst ({ranked[-1]}, {lm_gap:.3f} bits/char) is {lm_gap / seed_sd:.1f}× the largest seed-to-seed standard "
                       f"deviation ({seed_sd:.3f}): at this size and training length the models are not equal on this task.")
 else:
     claim1_verdict = (f"The gap from best to worst ({lm_gap:.3f} bits/char) is within 3× the largest seed-to-seed "
@@ -586,7 +587,8 @@ Markdown(
        if gru_ahead_early and gru_ahead_end else "the GRU was not ahead in every comparison. ")
     + f"With as many parameters as the LSTM the GRU was ahead early on {eq_early_wins} and at step {LM_STEPS} on "
       f"{eq_end_wins} of {len(LM_SEEDS)} seed(s)"
-    + (", so in this run its faster progress is not explained by having fewer parameters. " if eq_always else ". ")
+    + (", so in this run its faster progress is not explained by having fewer parameters. " if eq_always and many_seeds
+       else "; one seed is too few to conclude from. " if eq_always else ". ")
     + f"On the adding problem the first training step below half the baseline MSE was: {plateau_text} "
     f"(one seed). The GRU does have {1 - gru_parameter_count(EMBED, HIDDEN) / lstm_parameter_count(EMBED, HIDDEN):.0%} "
     f"fewer recurrent parameters at equal H — by construction, 3 blocks instead of 4.\n\n"
@@ -600,23 +602,26 @@ Markdown(
 # ## The answer
 
 # %% tags=["remove-input"]
+NAMES_ZH = {"LSTM": "LSTM", "GRU, equal H": "GRU(相同隐藏维度)", "GRU, equal parameters": "GRU(相同参数量)"}
 if many_seeds and lm_gap > 3 * seed_sd:
-    verdict_en = (f"on this run's character LM the three models were not equal: {ranked[0]} was best, "
-                  f"{lm_gap:.3f} bits/char ahead of the worst, {lm_gap / seed_sd:.1f}× the seed-to-seed spread")
-    verdict_zh = (f"在本次字符级语言模型实验中三个模型并不相同:{ranked[0]} 最好,比最差的低 {lm_gap:.3f} bits/char,"
-                  f"约为种子间标准差的 {lm_gap / seed_sd:.1f} 倍")
+    verdict_en = (f"in this run's character LM the three models were not equal — the best ({ranked[0]}) was "
+                  f"{lm_gap:.3f} bits/char ahead of the worst ({ranked[-1]}), {lm_gap / seed_sd:.0f}× the seed-to-seed spread")
+    verdict_zh = (f"在本次字符级语言模型实验中三个模型并不相同——最好的 {NAMES_ZH[ranked[0]]} 比最差的 {NAMES_ZH[ranked[-1]]} "
+                  f"低 {lm_gap:.3f} bits/char,约为种子间标准差的 {lm_gap / seed_sd:.0f} 倍")
 elif many_seeds:
-    verdict_en = f"on this run's character LM the three models were within 3× the seed-to-seed spread of each other"
+    verdict_en = f"in this run's character LM the three models were within 3× the seed-to-seed spread of each other"
     verdict_zh = f"在本次字符级语言模型实验中,三个模型的差距在种子间标准差的 3 倍以内"
 else:
     verdict_en = "this profile ran one seed, too few to rank the models"
     verdict_zh = "本配置只跑了一个随机种子,不足以给模型排序"
 ahead_en = (f"the GRU with as many parameters as the LSTM still learned faster ({seed_text}), so its faster learning is "
-            f"not explained by its parameter count" if eq_always else
+            f"not explained by its parameter count" if eq_always and many_seeds else
+            "with one seed the early-training comparison cannot be read" if not many_seeds else
             f"the GRU with as many parameters as the LSTM was not ahead on every seed ({seed_text}), so 'fewer parameters, "
             f"hence easier to train' is not supported here")
-ahead_zh = (f"即使参数量与 LSTM 相同,GRU 仍然学得更快({'一个种子' if not many_seeds else f'{len(LM_SEEDS)} 个种子'}),"
-            f"所以它学得快不能用参数少来解释" if eq_always else
+ahead_zh = (f"即使参数量与 LSTM 相同,GRU 仍然学得更快({len(LM_SEEDS)} 个种子),"
+            f"所以它学得快不能用参数少来解释" if eq_always and many_seeds else
+            "只有一个种子,无法判断训练初期谁更快" if not many_seeds else
             f"参数量与 LSTM 相同时,GRU 并非在每个种子上都领先,因此「参数少所以更容易收敛」在这里得不到支持")
 Markdown(
     f"**Verdict.** The seed's three gates are half of the LSTM: it needs the candidate, the additive cell update and "
