@@ -218,6 +218,8 @@ alignment = {name: (length_correlation(p), length_correlation(p, shift=1))
              for name, p in [("KJV–RV1909", kjv_rv), ("KJV–WEB", kjv_web), ("German–English", de_en)]}
 for name, (aligned, shifted) in alignment.items():
     assert aligned > 0.6 and aligned > shifted + 0.3, f"{name} does not look aligned"
+
+# %% tags=["remove-input"]
 nlpbook.table([{"pairs": name, "length correlation, aligned": a, "shifted by one": b}
                for name, (a, b) in alignment.items()], digits=3)
 

@@ -65,5 +65,6 @@ def rewrite_source(py_text: str, notebook: str, root: str = ROOT) -> str:
     """A chapter's py:percent text with its badge and setup cell as `_config.yml` and the Makefile say."""
     py_text = re.sub(r"\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)", lambda _: badge(notebook, root), py_text)
     cell = "\n".join("" if not line else line for line in setup_cell(root).splitlines())
-    pattern = re.compile(r"(# %% tags=\[\"remove-cell\"\]\n)" + re.escape(SETUP_CELL_FIRST_LINE) + r".*?(?=\n\n# %%)", re.S)
+    # The cell runs up to the next cell marker; the blank line before that marker is kept as it was.
+    pattern = re.compile(r"(# %% tags=\[\"remove-cell\"\]\n)" + re.escape(SETUP_CELL_FIRST_LINE) + r".*?(?=\n*# %%)", re.S)
     return pattern.sub(lambda m: m.group(1) + cell, py_text, count=1)

@@ -34,6 +34,9 @@ if importlib.util.find_spec("nlpbook") is None:
     if "google.colab" in sys.modules:  # Colab runs as root with apt; elsewhere install them yourself
         subprocess.run("apt-get -qq install -y sword-text-kjv sword-text-web sword-text-sparv dict-gcide wordnet-base fortunes trans-de-en >/dev/null",
                        shell=True, check=False)
+# %% tags=["parameters", "remove-cell"]
+PROFILE = None  # "smoke" | "book" | "full"; None reads $NLPBOOK_PROFILE, default "book"
+SEED = 0
 
 # %% tags=["hide-input"]
 import time
