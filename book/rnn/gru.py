@@ -204,7 +204,7 @@ h0 = torch.randn(2, 3, 7, dtype=F64, device=DEV)
 
 def outputs_and_grads(module):
     out, h_n = module(x, h0)
-    weights = torch.linspace(-1, 1, out.numel(), dtype=F64).view_as(out)
+    weights = torch.linspace(-1, 1, out.numel(), dtype=F64, device=out.device).view_as(out)
     loss = (out * weights).sum() + (h_n ** 2).sum()
     grads = torch.autograd.grad(loss, [x, *module.parameters()])
     return out, h_n, grads
