@@ -67,7 +67,8 @@ CONSOLE_NOISE = re.compile(r"Identifier 'THEBE_JS_URL' has already been declared
 
 pytestmark = [pytest.mark.render, pytest.mark.timeout(RENDER_TIMEOUT_S)]
 
-# Wait for MathJax to finish typesetting (if the page loads it at all), then report.
+# Wait for MathJax to finish typesetting (if the page loads it at all), then report. A page with a few
+# hundred formulas takes seconds on a loaded machine: wait up to a minute before calling it missing.
 WAIT_FOR_MATHJAX = """
 const done = arguments[arguments.length - 1];
 const started = Date.now();
@@ -75,7 +76,7 @@ const started = Date.now();
   const mj = window.MathJax;
   if (mj && mj.startup && mj.startup.promise) {
     mj.startup.promise.then(() => done(mj.version || "loaded"), e => done("error: " + e));
-  } else if (!document.querySelector("script[src*='mathjax' i]") || Date.now() - started > 20000) {
+  } else if (!document.querySelector("script[src*='mathjax' i]") || Date.now() - started > 60000) {
     done(mj ? "never started" : null);
   } else {
     setTimeout(poll, 50);

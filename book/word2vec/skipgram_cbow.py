@@ -113,16 +113,23 @@ MIN_SLOPE, MIN_RATIO = 0.7, 10  # the timing claims asserted in every profile (s
 #
 # For a center $c$ and a context word $o$,
 #
-# $$p(o \mid c) = \frac{\exp(u_o^\top v_c)}{\sum_{w \in V} \exp(u_w^\top v_c)}, \qquad
-# J(c, o) = -\log p(o \mid c) = -u_o^\top v_c + \log \sum_{w \in V} \exp(u_w^\top v_c),$$
+# $$
+# \begin{aligned}
+# p(o \mid c) &= \frac{\exp(u_o^\top v_c)}{\sum_{w \in V} \exp(u_w^\top v_c)}, \\
+# J(c, o) &= -\log p(o \mid c) = -u_o^\top v_c + \log \sum_{w \in V} \exp(u_w^\top v_c),
+# \end{aligned}
+# $$
 #
 # and training minimises the mean of $J$ over all (center, context) pairs of the corpus.
 # Write $\hat y = p(\cdot \mid c) \in \mathbb{R}^{|V|}$ and $y$ for the one-hot vector of $o$.
 # Differentiating the log-sum-exp gives the softmax back:
 #
-# $$\frac{\partial J}{\partial v_c} = -u_o + \sum_{w \in V} p(w \mid c)\, u_w = U^\top (\hat y - y),
-# \qquad
-# \frac{\partial J}{\partial u_w} = \big(p(w \mid c) - [w = o]\big)\, v_c \quad \text{for every } w \in V.$$
+# $$
+# \begin{aligned}
+# \frac{\partial J}{\partial v_c} &= -u_o + \sum_{w \in V} p(w \mid c)\, u_w = U^\top (\hat y - y), \\
+# \frac{\partial J}{\partial u_w} &= \big(p(w \mid c) - [w = o]\big)\, v_c \quad \text{for every } w \in V.
+# \end{aligned}
+# $$
 #
 # The center's vector moves toward $u_o$ and away from the probability-weighted mean of all
 # output vectors; *every* output vector receives a gradient, pushed away from $v_c$ in
@@ -133,16 +140,24 @@ MIN_SLOPE, MIN_RATIO = 0.7, 10  # the timing claims asserted in every profile (s
 # For a center $o$ with context words $c_1, \dots, c_m$ (only the real ones: padding, the far
 # side of a sentence boundary and words outside the effective window are not part of it),
 #
-# $$h = \frac{1}{m} \sum_{j=1}^{m} v_{c_j}, \qquad
-# p(o \mid c_1, \dots, c_m) = \frac{\exp(u_o^\top h)}{\sum_{w \in V} \exp(u_w^\top h)}, \qquad
-# J = -\log p(o \mid c_1, \dots, c_m).$$
+# $$
+# \begin{aligned}
+# h &= \frac{1}{m} \sum_{j=1}^{m} v_{c_j}, \\
+# p(o \mid c_1, \dots, c_m) &= \frac{\exp(u_o^\top h)}{\sum_{w \in V} \exp(u_w^\top h)}, \\
+# J &= -\log p(o \mid c_1, \dots, c_m).
+# \end{aligned}
+# $$
 #
 # The softmax part is skip-gram's with $h$ in place of $v_c$, and the mean passes an equal
 # share of the gradient to each context word:
 #
-# $$\frac{\partial J}{\partial h} = U^\top(\hat y - y), \qquad
-# \frac{\partial J}{\partial v_{c_j}} = \frac{1}{m}\, U^\top(\hat y - y), \qquad
-# \frac{\partial J}{\partial u_w} = \big(p(w \mid c_{1..m}) - [w = o]\big)\, h .$$
+# $$
+# \begin{aligned}
+# \frac{\partial J}{\partial h} &= U^\top(\hat y - y), \qquad
+# \frac{\partial J}{\partial v_{c_j}} = \frac{1}{m}\, U^\top(\hat y - y), \\
+# \frac{\partial J}{\partial u_w} &= \big(p(w \mid c_{1..m}) - [w = o]\big)\, h .
+# \end{aligned}
+# $$
 #
 # (A word that appears twice in the context gets its share twice.)
 #
