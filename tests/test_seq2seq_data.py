@@ -10,13 +10,7 @@ from nlpbook.seq2seq.subwords import SPECIALS, SubwordTokenizer, special_id, tra
 from nlpbook.validate import InputError
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small ops run far faster on one thread on a shared 2-core machine (as the chapters do)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _keys(pairs, side):

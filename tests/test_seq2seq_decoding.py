@@ -11,12 +11,7 @@ V = 13
 SRC = [[5, 6, 7, 3], [8, 9, 3], [10, 3], [4, 11, 12, 5, 3]]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _model(attention="additive", eos_bias=0.0, seed=0):

@@ -9,13 +9,7 @@ from nlpbook.seq2seq.model import Seq2Seq
 from nlpbook.validate import InputError
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small ops run far faster on one thread on a shared 2-core machine (as the chapters do)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 V = 17
 SRC = [[5, 6, 7, 8], [9, 10], [11, 12, 13]]

@@ -476,7 +476,7 @@ from collections import Counter
 from torch.nn import functional as F
 from nlpbook.data import english_text
 from nlpbook.lm.char_lm import CharLM, CharVocab, random_windows, split_ids, train_char_lm
-from nlpbook.paired_timing import measure_interleaved, paired_ratio
+from nlpbook.timing import measure_interleaved, paired_ratio
 
 text = english_text(max_chars=TEXT_CHARS)
 vocab = CharVocab.build(text, min_count=5)

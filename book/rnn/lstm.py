@@ -458,11 +458,11 @@ plt.show()
 # $H$) on the run's device, for the built-in layers (`nn.LSTM`, `nn.GRU`: oneDNN or native
 # kernels on the CPU, cuDNN on a GPU), our fast layers and our explicit cells. A single timing on
 # a shared machine moves by tens of percent between reruns, so the six layers take turns for
-# several rounds (`nlpbook.paired_timing`), the table shows medians with their range, and
+# several rounds (`nlpbook.timing`), the table shows medians with their range, and
 # ratios are taken within each round.
 
 # %%
-from nlpbook.paired_timing import measure_interleaved, paired_ratio
+from nlpbook.timing import measure_interleaved, paired_ratio
 
 xb = torch.randn(LM_BATCH, SEQ_LEN, EMBED, device=DEV)
 
@@ -702,4 +702,4 @@ Markdown(
 #    Profile both with `torch.profiler` at $H = 32$ and $H = 512$: how many kernels per time step
 #    does each backward launch, and which dominate? Then write the GRU's backward by hand in the
 #    style of `_FusedLSTMLayer` (check it with `gradcheck` and against `nn.GRU`) and measure what
-#    it saves with `nlpbook.paired_timing`.
+#    it saves with `nlpbook.timing`.
