@@ -79,7 +79,8 @@ class ConvStack(nn.Module):
         return receptive_field(self.kernel_size, self.dilation_list)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        check_tensor("h", h, ("B", "T", self.width), dtype="float")
+        check_tensor("h", h, ("B", "T", self.width), dtype="float",
+                     like=("the layer's weights", self.layers[0].conv.weight))
         for layer in self.layers:
             h = layer(h)
         return h

@@ -89,7 +89,7 @@ def step_cost(model: nn.Module, ids: torch.Tensor, targets: torch.Tensor, *, rep
     """Time forward + backward of :func:`tagging_loss` on ``(ids, targets)`` (both ``(B, T)``)."""
     check_type("model", model, nn.Module)
     check_tensor("ids", ids, ("B", "T"), dtype="integer")
-    check_tensor("targets", targets, tuple(ids.shape), dtype="integer")
+    check_tensor("targets", targets, tuple(ids.shape), dtype="integer", like=("ids", ids))
     check_positive("repeats", repeats, integer=True)
     device = next(model.parameters()).device
 
@@ -108,5 +108,5 @@ def loglog_slope(x, y) -> float:
     """Least-squares slope of log y against log x (1: linear growth, 2: quadratic)."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.size < 2 or np.any(x <= 0) or np.any(y <= 0):
-        raise ValueError("x and y must be positive arrays of the same length >= 2")
+        raise ValueError(f"x and y must be positive arrays of the same length >= 2, got shapes {x.shape} and {y.shape}")
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])

@@ -76,6 +76,8 @@ def stack_graph(layers, h: torch.Tensor) -> DependencyGraph:
     ``(1, T, C)``, the input states (an embedded sequence). One backward pass per state.
     """
     check_tensor("h", h, (1, "T", "C"), dtype="float")
+    if not hasattr(layers, "__iter__"):
+        raise InputError(f"layers must be a list of modules, got {type(layers).__name__}")
     layers = list(layers)
     if not layers:
         raise InputError("layers must hold at least one operation, got none")
@@ -121,7 +123,7 @@ def recurrent_graph(gru: nn.GRU, x: torch.Tensor) -> DependencyGraph:
     Each step of each layer is one operation $h^\\ell_t = \\operatorname{cell}_\\ell(h^{\\ell-1}_t, h^\\ell_{t-1})$.
     """
     check_type("gru", gru, nn.GRU)
-    check_tensor("x", x, (1, "T", gru.input_size), dtype="float")
+    check_tensor("x", x, (1, "T", gru.input_size), dtype="float", like=("gru's weights", gru.weight_ih_l0))
     cells = gru_cells(gru)
     T = x.shape[1]
     positions, parents = list(range(T)), [() for _ in range(T)]
@@ -150,6 +152,8 @@ def gradient_support(fn, x: torch.Tensor, t: int) -> torch.Tensor:
 
     ``fn``: ``(1, T, D) -> (1, T, D')``; ``x``: ``(1, T, D)``; ``t``: the output position.
     """
+    if not callable(fn):
+        raise InputError(f"fn must be a function (1, T, D) -> (1, T, D'), got {type(fn).__name__}")
     check_tensor("x", x, (1, "T", None), dtype="float")
     if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < x.shape[1]:
         raise InputError(f"t must be an int in [0, {x.shape[1]}), got {t!r}")

@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-from ..validate import InputError, check_positive, check_tensor, check_type
+from ..validate import InputError, check_ids, check_positive, check_tensor, check_type
 
 __all__ = ["GRUEncoder", "TransformerStack", "SequenceTagger", "sinusoidal_encoding",
            "parameter_count", "width_for_parameter_count"]
@@ -48,7 +48,7 @@ class GRUEncoder(nn.Module):
         self.rnn = nn.GRU(width, width, num_layers=layers, batch_first=True)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        check_tensor("h", h, ("B", "T", self.width), dtype="float")
+        check_tensor("h", h, ("B", "T", self.width), dtype="float", like=("the layer's weights", self.rnn.weight_ih_l0))
         return self.rnn(h)[0]
 
 
@@ -73,7 +73,8 @@ class TransformerStack(nn.Module):
                                        batch_first=True, norm_first=True) for _ in range(layers))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        check_tensor("h", h, ("B", "T", self.width), dtype="float")
+        check_tensor("h", h, ("B", "T", self.width), dtype="float",
+                     like=("the layer's weights", self.layers[0].linear1.weight))
         if self.positional:
             h = h + sinusoidal_encoding(h.shape[1], self.width, device=h.device, dtype=h.dtype)
         for layer in self.layers:
@@ -96,7 +97,7 @@ class SequenceTagger(nn.Module):
         self.embed, self.encoder, self.readout = nn.Embedding(vocab_size, width), encoder, nn.Linear(width, classes)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        check_tensor("ids", ids, ("B", "T"), dtype="integer")
+        check_ids("ids", ids, self.vocab_size, ("B", "T"))
         return self.readout(self.encoder(self.embed(ids)))
 
 

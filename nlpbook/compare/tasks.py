@@ -55,9 +55,9 @@ def ngram_batch(batch_size: int, length: int, table: torch.Tensor, vocab_size: i
     """``(ids, targets)``: ``targets[:, t] = table[x_{t-n+1} V^{n-1} + ... + x_t]`` for ``t >= n-1``."""
     _check_sizes(batch_size, length, vocab_size)
     check_positive("n", n, integer=True)
-    check_tensor("table", table, (vocab_size ** n,), dtype="integer")
     if n > length:
         raise InputError(f"n must be <= length = {length}, got {n}")
+    check_tensor("table", table, (vocab_size ** n,), dtype="integer")
     ids = torch.randint(vocab_size, (batch_size, length), generator=generator)
     code = torch.zeros(batch_size, length - n + 1, dtype=torch.int64)
     for j in range(n):
