@@ -19,7 +19,7 @@
 # The seed compares the three sequence encoders with a table of O's and X's. This chapter
 # tests that table claim by claim. It measures the dependency structure of a GRU, a stacked
 # causal 1-D CNN (with and without dilation) and a Transformer encoder with autograd, checks the
-# CNN's receptive-field formula against it, times a training step from 16 to 1024 tokens at
+# CNN's receptive-field formula against it, times a training step from short to long sequences at
 # equal parameter count, and trains all of them on two synthetic tasks: one needs the token $d$
 # positions back, the other needs a local n-gram. Then it says where the table is wrong.
 
@@ -137,7 +137,8 @@ REPEATS = run.profile.pick(smoke=3, book=5)
 # **Transformer encoder.** Self-attention mixes every position into every other in one
 # operation, $y_t = \sum_s \operatorname{softmax}_s(q_t^\top k_s / \sqrt{C_h})\, v_s$, so every
 # path length is 1 and the sequential operations are the $L$ layers. The price is $O(T^2 C)$
-# work and $O(T^2)$ memory per layer for the attention weights.
+# work per layer, and $O(T^2)$ memory if the attention weights are stored for the backward pass
+# (Experiment 2 shows that PyTorch does not store them).
 #
 # **Order.** Let $\Pi$ permute the positions. Attention without positional encoding satisfies
 # $\operatorname{Attn}(\Pi X) = \Pi \operatorname{Attn}(X)$: the scores become $\Pi S \Pi^\top$,
@@ -271,7 +272,7 @@ print("stepping nn.GRUCell with the layer's weights reproduces nn.GRU (float64)"
 
 # %% [markdown]
 # **The receptive-field formula against the measured gradient support.** For kernel sizes 2, 3
-# and 5, depths 1 to 5, with and without dilation: the inputs that the gradient of the last output
+# and 5, depths 1, 3 and 5, with and without dilation: the inputs that the gradient of the last output
 # position reaches must be exactly the last $R$ positions.
 
 # %%
@@ -417,14 +418,16 @@ Markdown(
     f"($R = {R_DILATED}$); the GRU and the Transformer reach all {GRAPH_T}.")
 
 # %% [markdown]
-# ## Experiment 2: throughput and memory, 16 to 1024 tokens
-#
-# One training step (forward and backward of the tagging loss) on a batch of
-# `TIME_BATCH` sequences, for every length, each model at its matched width, on one CPU thread
-# here (on a GPU the same code times the GPU). Tokens/s is $B T$ over the median of the repeats;
-# the spread is the range of the repeats. Peak memory is the largest tensor memory held during
-# one step above what was allocated before it (the module docstring above says how it is
-# measured on each device).
+# ## Experiment 2: throughput and memory at equal parameter count
+
+# %% tags=["remove-input"]
+Markdown(
+    f"One training step (forward and backward of the tagging loss) on a batch of {TIME_BATCH} sequences, for "
+    f"$T$ = {', '.join(map(str, LENGTHS))} tokens, each model at its matched width, on {run.device} "
+    f"({torch.get_num_threads()} CPU thread{'s' if torch.get_num_threads() > 1 else ''} for CPU work). Tokens/s is $B T$ over "
+    f"the median of {REPEATS} repeats; the error bars are the range of the repeats. Peak memory is the largest tensor memory "
+    f"held during one step above what was allocated before it (the `cost` module's docstring above says how it is "
+    f"measured on each device).")
 
 # %%
 COST_MODELS = ["GRU", "CNN", "dilated CNN", "Transformer"]
@@ -501,12 +504,15 @@ Markdown(
 
 # %% [markdown]
 # ## Experiment 3: a dependency $d$ positions back
-#
-# The copy-back task (synthetic by nature: a real corpus cannot set the distance): random tokens,
-# and at every position $t \ge d$ the label is $x_{t-d}$. Chance is $1/8$. Each model is trained
-# for the same number of Adam steps on fresh batches and tested on a fresh batch of
-# `TEST_BATCH` sequences, for each distance and seed. The plain CNN's receptive field is
-# $R = 11$, the dilated CNN's $R = 63$.
+
+# %% tags=["remove-input"]
+Markdown(
+    f"The copy-back task (synthetic by nature: a real corpus cannot set the distance): random tokens from a vocabulary of "
+    f"{VOCAB}, and at every position $t \\ge d$ the label is $x_{{t-d}}$, so chance is {1 / VOCAB:.1%}. Each model is "
+    f"trained for {STEPS} Adam steps on fresh batches of {BATCH} sequences of {TASK_T} tokens and tested on a fresh batch of "
+    f"{TEST_BATCH}, for $d$ = {', '.join(map(str, DISTANCES))} and {len(SEEDS)} seed{'s' if len(SEEDS) > 1 else ''} "
+    f"(a seed fixes the initialisation, the training batches and the test batch). The plain CNN's receptive field is "
+    f"$R = {R_PLAIN}$, the dilated CNN's $R = {R_DILATED}$.")
 
 # %%
 def run_task(name, make_batch, test_batch, vocab, classes, seed):
@@ -596,33 +602,35 @@ Markdown(
 
 # %% [markdown]
 # ## Experiment 4: local features, an n-gram task
-#
-# Again synthetic: tokens from a vocabulary of 6, and the label at position $t$ is a fixed
-# random bit of the trigram $(x_{t-2}, x_{t-1}, x_t)$ (216 trigrams, chance about 50%). It needs
-# the last three tokens in order and nothing else. Same budget as before.
+
+# %% tags=["remove-input"]
+Markdown(
+    f"Again synthetic: tokens from a vocabulary of {NGRAM_VOCAB}, and the label at position $t$ is a fixed random class "
+    f"(of {NGRAM_CLASSES}) of the {NGRAM_N}-gram $(x_{{t-{NGRAM_N - 1}}}, \\dots, x_t)$: {NGRAM_VOCAB ** NGRAM_N} n-grams, "
+    f"chance about {1 / NGRAM_CLASSES:.0%}, a new table for each seed. It needs the last {NGRAM_N} tokens in order and "
+    f"nothing else. The four models of Experiment 3, with the same budget and seeds.")
 
 # %%
+NGRAM_MODELS = ["GRU", "CNN", "dilated CNN", "Transformer"]
 ngram_acc = {}
 for seed in SEEDS:
     table_ = ngram_table(NGRAM_VOCAB, NGRAM_N, NGRAM_CLASSES, torch.Generator().manual_seed(100 + seed))
     generator = torch.Generator().manual_seed(200 + seed)
     test = ngram_batch(TEST_BATCH, TASK_T, table_, NGRAM_VOCAB, NGRAM_N, torch.Generator().manual_seed(300 + seed), device=run.device)
-    for name in BUILD:
+    for name in NGRAM_MODELS:
         ngram_acc[name, seed] = run_task(
             name, lambda: ngram_batch(BATCH, TASK_T, table_, NGRAM_VOCAB, NGRAM_N, generator, device=run.device),
             test, NGRAM_VOCAB, NGRAM_CLASSES, seed)
-ngram = {name: np.array([ngram_acc[name, s] for s in SEEDS]) for name in BUILD}
+ngram = {name: np.array([ngram_acc[name, s] for s in SEEDS]) for name in NGRAM_MODELS}
 if not run.profile.is_smoke:
     assert ngram["CNN"].min() > 0.9, "a CNN with a 3-wide kernel should learn trigram labels"
 
 # %% tags=["remove-input"]
-display(nlpbook.table([{"model": name, "test accuracy": mean_spread(ngram[name])} for name in BUILD]))
-best_ngram = max(BUILD, key=lambda n: ngram[n].mean())
+display(nlpbook.table([{"model": name, "test accuracy": mean_spread(ngram[name])} for name in NGRAM_MODELS]))
 Markdown(
     f"Test accuracy on the trigram task after {STEPS} steps ({seeds_said}). The CNNs reach "
     f"{mean_spread(ngram['CNN'])} (plain) and {mean_spread(ngram['dilated CNN'])} (dilated), the GRU "
-    f"{mean_spread(ngram['GRU'])}, the Transformer {mean_spread(ngram['Transformer'])} and the Transformer without "
-    f"positional encoding {mean_spread(ngram['Transformer, no PE'])}. "
+    f"{mean_spread(ngram['GRU'])} and the Transformer {mean_spread(ngram['Transformer'])}. "
     + ("Within this budget the Transformer is clearly the worst at local features, as the seed says"
        + ("; it can pick out a token at a fixed offset (it copies the token exactly $d$ back in Experiment 3), but it must "
           "*learn* to combine neighbours, which the convolution has built in." if tr_low > 0.9 else ".") if ngram["Transformer"].mean() < min(ngram["CNN"].mean(), ngram["GRU"].mean()) - 0.1
@@ -638,7 +646,7 @@ gru_at_far = accs("GRU", DISTANCES[-1])
 Markdown(
     f"**Verdict.** The seed's table is right about parallelism"
     + (" and about the Transformer's long-range reach" if accs("Transformer", DISTANCES[-1]).mean() > 0.9 else "")
-    + ", and wrong about order" + (" and about CNNs and long range" if dil_long > 0.9 else "")
+    + ", and wrong about order" + (", and about CNNs and long-range dependency" if dil_long > 0.9 else "")
     + f". Measured on this run: a GRU has {GRAPH_T} sequential operations for {GRAPH_T} tokens "
     f"and a path of $d + 1$ steps to the token $d$ back; a CNN has {CONV_LAYERS} sequential operations at any length "
     f"and paths of {paths['CNN'][GRAPH_T - 1].max()} (plain) or {paths['dilated CNN'][GRAPH_T - 1].max()} (dilated) layers, "
