@@ -387,7 +387,7 @@ for name, marker in zip(GRAPH_MODELS, "os^D"):
     ax.plot(d, measured, marker, ms=3.5, label=f"{name} (measured)")
     ax.plot(d, np.where(formula[name] < 0, np.nan, formula[name]), "-", lw=0.8, color=ax.lines[-1].get_color())
 ax.axvline(R_PLAIN - 0.5, color="grey", ls=":", lw=1)
-ax.text(R_PLAIN, GRAPH_T * 0.8, f"plain CNN: no path\nfor d ≥ R = {R_PLAIN}", fontsize=8)
+ax.text(R_PLAIN + 0.5, 1.4, f"plain CNN: no path for d ≥ R = {R_PLAIN}", fontsize=8, va="bottom")
 ax.set(title=f"Path length from $x_{{t-d}}$ to position t (T = {GRAPH_T}); lines: formulas",
        xlabel="distance d = t − s (positions)", ylabel="path length (operations)", yscale="log")
 ax.legend(fontsize=8, loc="upper left")
