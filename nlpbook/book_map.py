@@ -51,7 +51,7 @@ PARTS: tuple[Part, ...] = (
     Part("Part III: Sequence to sequence and attention", "book/part3", (
         Chapter("book/seq2seq/seq2seq", "Encoder-decoder RNNs", "什么是seq2seq model"),
         Chapter("book/seq2seq/attention", "Additive attention", "attention机制"),
-        Chapter("book/seq2seq/rnn_cnn_transformer", "RNN vs CNN vs Transformer", "RNN/CNN/Tranformer"),
+        Chapter("book/seq2seq/rnn_cnn_transformer", "RNN vs CNN vs Transformer", "RNN/CNN/Tranformer", written=True),
     )),
     Part("Part IV: The Transformer", "book/part4", (
         Chapter("book/transformer/self_attention", "Scaled dot-product self-attention", "Transformer"),

@@ -25,6 +25,12 @@ import torch
 from torch import nn
 
 from nlpbook import train
+from nlpbook.compare.conv import ConvStack, receptive_field
+from nlpbook.compare.cost import loglog_slope, step_cost
+from nlpbook.compare.dependency import gradient_support, recurrent_graph, stack_graph
+from nlpbook.compare.encoders import (GRUEncoder, SequenceTagger, TransformerStack, sinusoidal_encoding,
+                                      width_for_parameter_count)
+from nlpbook.compare.tasks import copy_back_batch, masked_accuracy, ngram_batch, ngram_table
 from nlpbook.data import Vocab, english_sentences, english_text, sources as data_sources, split_sentences, word_tokenize
 from nlpbook.data.sword import read_bible
 from nlpbook.lm.char_lm import CharLM, CharVocab, evaluate, random_windows, split_ids, train_char_lm
@@ -307,6 +313,59 @@ def _optim_apis():
     return apis
 
 
+def _compare_apis():
+    apis = []
+    apis.append(Api("receptive_field", receptive_field, lambda: {"kernel_size": 3, "dilation_list": [1, 2]},
+                    scalars={"kernel_size": POS_INT}, values={"dilation_list": [[], [0], [1.5]]}))
+    apis.append(Api("ConvStack()", ConvStack, lambda: {"channels": 4, "layers": 2, "kernel_size": 3, "dilated": True},
+                    scalars={"channels": POS_INT, "layers": POS_INT, "kernel_size": POS_INT}, values={"dilated": ["yes", 1]}))
+    apis.append(Api("GRUEncoder()", GRUEncoder, lambda: {"width": 4, "layers": 1},
+                    scalars={"width": POS_INT, "layers": POS_INT}))
+    apis.append(Api("TransformerStack()", TransformerStack, lambda: {"width": 4, "layers": 1, "heads": 2},
+                    scalars={"width": POS_INT + [3], "layers": POS_INT, "heads": POS_INT + [3]}, values={"positional": [1]}))
+    torch.manual_seed(0)
+    for label, encoder in [("ConvStack", ConvStack(4, 2)), ("GRUEncoder", GRUEncoder(4)), ("TransformerStack", TransformerStack(4, 1, 2))]:
+        apis.append(Api(f"{label}.forward", lambda encoder=encoder, **k: encoder(**k), lambda: {"h": _f(2, 5, 4)},
+                        tensors={"h": ["rank+", "rank-", "grow-1", "empty1", "float64", "int", "list"]}))
+    tagger = SequenceTagger(10, ConvStack(4, 1), 3)
+    apis.append(Api("SequenceTagger.forward", lambda **k: tagger(**k), lambda: {"ids": _ids(2, 5)},
+                    tensors={"ids": ID_MUTS + ["rank+", "rank-", "empty1"]}, vocab=10))
+    apis.append(Api("SequenceTagger()", SequenceTagger, lambda: {"vocab_size": 5, "encoder": ConvStack(4, 1), "classes": 2},
+                    scalars={"vocab_size": POS_INT, "classes": POS_INT}, values={"encoder": [5, nn.Linear(2, 2)]}))
+    apis.append(Api("copy_back_batch", copy_back_batch, lambda: {"batch_size": 2, "length": 6, "distance": 2, "vocab_size": 4},
+                    scalars={"batch_size": POS_INT, "length": POS_INT, "distance": POS_INT + [6], "vocab_size": POS_INT}))
+    apis.append(Api("ngram_table", ngram_table, lambda: {"vocab_size": 3, "n": 2, "classes": 2},
+                    scalars={"vocab_size": POS_INT, "n": POS_INT, "classes": POS_INT}))
+    table = ngram_table(3, 2, 2)
+    apis.append(Api("ngram_batch", ngram_batch, lambda: {"batch_size": 2, "length": 6, "table": table, "vocab_size": 3, "n": 2},
+                    tensors={"table": ["rank+", "grow0", "float", "list"]},
+                    scalars={"batch_size": POS_INT, "length": POS_INT, "n": POS_INT + [7]}))
+    apis.append(Api("masked_accuracy", masked_accuracy, lambda: {"logits": _f(2, 5, 3), "targets": _ids(2, 5, vocab=3)},
+                    tensors={"logits": ["rank-", "int", "list"], "targets": ["grow0", "grow1", "float", "list"]}))
+    stack = ConvStack(4, 2)
+    apis.append(Api("stack_graph", stack_graph, lambda: {"layers": stack.layers, "h": _f(1, 6, 4)},
+                    tensors={"h": ["rank+", "rank-", "grow0", "empty1", "int", "list"]}, values={"layers": [[], 5]}))
+    gru = GRUEncoder(4).rnn
+    apis.append(Api("recurrent_graph", recurrent_graph, lambda: {"gru": gru, "x": _f(1, 6, 4)},
+                    tensors={"x": ["rank+", "rank-", "grow0", "grow-1", "empty1", "float64", "int", "list"]},
+                    values={"gru": [nn.GRU(4, 4), nn.LSTM(4, 4, batch_first=True), 5]}))
+    apis.append(Api("gradient_support", gradient_support, lambda: {"fn": stack, "x": _f(1, 6, 4), "t": 5},
+                    tensors={"x": ["rank+", "rank-", "grow0", "empty1", "int", "list"]},
+                    scalars={"t": [-1, 6, 1.5, "0", True]}, values={"fn": [5]}))
+    apis.append(Api("sinusoidal_encoding", sinusoidal_encoding, lambda: {"length": 5, "width": 4},
+                    scalars={"length": POS_INT, "width": POS_INT + [3]}))
+    apis.append(Api("width_for_parameter_count", width_for_parameter_count,
+                    lambda: {"build": lambda w: nn.Linear(w, w), "target": 100, "multiple": 1},
+                    scalars={"target": POS_INT, "multiple": POS_INT}, values={"build": [5]}))
+    small = SequenceTagger(4, ConvStack(4, 1), 4)
+    apis.append(Api("step_cost", step_cost, lambda: {"model": small, "ids": _ids(2, 6, vocab=4), "targets": _ids(2, 6, vocab=4, seed=1), "repeats": 1},
+                    tensors={"ids": ["rank+", "float", "list"], "targets": ["grow0", "grow1", "float", "list"]},
+                    scalars={"repeats": POS_INT}, values={"model": [5]}))
+    apis.append(Api("loglog_slope", loglog_slope, lambda: {"x": [1, 2, 4], "y": [1, 2, 4]},
+                    values={"x": [[1], [0, 1, 2], [1, 2]]}, also={"x": ["y"]}))
+    return apis
+
+
 def _word2vec_apis():
     apis, V = [], 10
     for cls in (SkipGram, CBOW, SkipGramNS, CBOWNS):
@@ -499,7 +558,8 @@ def _mentions(message: str, names) -> bool:
 
 
 def sweep(tmp_root: str):
-    apis = _rnn_apis() + _lm_apis() + _task_apis() + _optim_apis() + _word2vec_apis() + _data_apis(tmp_root)
+    apis = (_rnn_apis() + _lm_apis() + _task_apis() + _optim_apis() + _compare_apis() + _word2vec_apis()
+            + _data_apis(tmp_root))
     results = {"clear": [], "obscure": [], "silent": []}
     broken_good = []
     for api in apis:
