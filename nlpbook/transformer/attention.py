@@ -104,11 +104,14 @@ def check_attention_masks(query: torch.Tensor, key: torch.Tensor, mask=None, key
         check_tensor(kpm_name, key_padding_mask, device=query.device)
     combined = combine_masks(query, key, mask, key_padding_mask, causal)
     if combined is not None and (mask is not None or key_padding_mask is not None):
-        empty = ~combined.any(dim=-1)
+        shape = list(query.shape[:-1])                                    # (B, [h,] T): count per
+        own = [1] * (query.dim() - combined.dim()) + list(combined.shape)  # head only where masks vary
+        shape[1:-1] = own[1:-2]
+        empty = (~combined.any(dim=-1)).expand(shape)
         if bool(empty.any()):
             given = [n for n, m in ((mask_name, mask), (kpm_name, key_padding_mask),
                                     (causal_name, causal or None)) if m is not None]
-            raise InputError(f"{' and '.join(given)} leave {int(empty.sum())} query rows with no key to attend "
+            raise InputError(f"{' and '.join(given)} leave {int(empty.sum())} query row(s) with no key to attend "
                              "to (softmax over nothing is undefined); every query needs at least one real, "
                              "allowed key (masks here are True = may attend)")
     return combined
