@@ -42,7 +42,8 @@ ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 class _Layer(nn.Module):
     """What both layers share: the FFN, the checks of the hyper-parameters and of the tokens."""
 
-    def __init__(self, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first, bias, fast):
+    def __init__(self, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first, bias, fast,
+                 cross=False):
         super().__init__()
         check_positive("d_model", d_model, integer=True)
         check_positive("nhead", nhead, integer=True)
@@ -56,12 +57,18 @@ class _Layer(nn.Module):
         self.d_model, self.nhead, self.norm_first = d_model, nhead, norm_first
         self.activation_name, self.activation = activation, ACTIVATIONS[activation]
         self.self_attn = MultiHeadAttention(d_model, nhead, dropout, bias, fast=fast)
+        if cross:                                     # registered here: the order of PyTorch's state_dict
+            self.multihead_attn = MultiHeadAttention(d_model, nhead, dropout, bias, fast=fast)
         self.linear1 = nn.Linear(d_model, dim_feedforward, bias=bias)
         self.dropout = nn.Dropout(dropout)
         self.linear2 = nn.Linear(dim_feedforward, d_model, bias=bias)
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        if cross:
+            self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
         self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
+        if cross:
+            self.dropout3 = nn.Dropout(dropout)
 
     def feed_forward(self, x: torch.Tensor) -> torch.Tensor:
         r"""$W_2\,\mathrm{Dropout}(\phi(W_1 x + b_1)) + b_2$, ``(B, T, D)`` -> ``(B, T, D)``."""
@@ -111,10 +118,8 @@ class DecoderLayer(_Layer):
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation: str = "relu", layer_norm_eps: float = 1e-5, norm_first: bool = False,
                  bias: bool = True, *, fast: bool = True):
-        super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first, bias, fast)
-        self.multihead_attn = MultiHeadAttention(d_model, nhead, dropout, bias, fast=fast)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.dropout3 = nn.Dropout(dropout)
+        super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first, bias, fast,
+                         cross=True)
 
     def forward(self, tgt: torch.Tensor, memory: torch.Tensor, tgt_mask: torch.Tensor | None = None,
                 memory_mask: torch.Tensor | None = None, tgt_key_padding_mask: torch.Tensor | None = None,
