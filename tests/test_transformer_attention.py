@@ -87,9 +87,9 @@ def test_causal_with_more_keys_than_queries_aligns_the_last_query_with_the_last_
 
 
 def test_gradcheck_explicit_with_both_masks():
-    q, k, v = _qkv(grad=True, t=3, s=4)
-    kpm = torch.ones(B, 4, dtype=torch.bool)
-    kpm[1, -1] = False
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 1, t, 4, generator=g, dtype=torch.float64, requires_grad=True) for t in (3, 4, 4))
+    kpm = torch.tensor([[True, True, True, True], [True, True, True, False]])
     assert torch.autograd.gradcheck(lambda q, k, v: sdpa(q, k, v, key_padding_mask=kpm, causal=True)[0], (q, k, v))
 
 
@@ -117,7 +117,7 @@ def test_a_fully_masked_row_is_an_error_never_nan(fast):
     q, k, v = _qkv()
     kpm = _padding()
     kpm[1] = False
-    with pytest.raises(InputError, match="key_padding_mask leave .* query row\(s\) with no key"):
+    with pytest.raises(InputError, match=r"key_padding_mask leave .* query row\(s\) with no key"):
         sdpa(q, k, v, key_padding_mask=kpm, fast=fast)
     mask = torch.ones(T, S, dtype=torch.bool)
     mask[2] = False

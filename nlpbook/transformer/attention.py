@@ -122,6 +122,10 @@ def _check_qkv(query, key, value) -> None:
         if not isinstance(x, torch.Tensor) or x.dim() not in (3, 4):
             raise InputError(f"{name} must be a 3-D (B, T, d) or 4-D (B, h, T, d) tensor, got "
                              f"{shape_str(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+    for name, x in (("key", key), ("value", value)):
+        if x.dim() != query.dim():
+            raise InputError(f"{name} is {x.dim()}-D {shape_str(x.shape)} but query is {query.dim()}-D "
+                             f"{shape_str(query.shape)}; query, key and value must all be (B, T, d) or all (B, h, T, d)")
     lead = ("B",) if query.dim() == 3 else ("B", "h")
     dims: dict = {}
     check_tensor("query", query, lead + ("T", "d_k"), dims=dims, dtype="float")

@@ -156,6 +156,8 @@ class Transformer(nn.Module):
 
         With ``cache``, ``tgt`` holds the new tokens only, at positions ``cache.length ...``.
         """
+        if check and cache is not None:
+            check_type("cache", cache, KVCache)
         offset = 0 if cache is None else cache.length
         if check:
             dims = {}

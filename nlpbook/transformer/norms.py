@@ -131,11 +131,12 @@ class BatchNorm1d(nn.Module):
             check_tensor("x", x, like=("the layer's weights", self.weight))
         if mask is not None:
             if x.dim() != 3:
-                raise InputError("mask (B, T) goes with x (B, T, D); x here is (B, D)")
+                raise InputError(f"mask (B, T) goes with x (B, T, D); x here is 2-D {shape_str(x.shape)}")
             check_mask("mask", mask, ("B", "T"), dims=dims)
             check_tensor("mask", mask, device=x.device)
         if self.training or not self.track_running_stats:
             n = x.shape[0] * (x.shape[1] if x.dim() == 3 else 1) if mask is None else int(mask.sum())
             if n < 2 and self.training:
-                raise InputError(f"x gives BatchNorm {n} token per feature in training mode; the batch "
-                                 "variance needs at least 2 (mask counts only real tokens)")
+                source = "mask leaves" if mask is not None else "x gives"
+                raise InputError(f"{source} BatchNorm {n} token(s) per feature in training mode; the batch "
+                                 "variance needs at least 2 (a mask counts its real tokens only)")
