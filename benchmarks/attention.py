@@ -113,6 +113,8 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 repeats")
     parser.add_argument("--tokens", type=int, nargs="+", default=[32, 128])
+    parser.add_argument("--parts", nargs="+", default=["mha", "encoder", "decoding"],
+                        choices=["mha", "encoder", "decoding"])
     args = parser.parse_args(argv)
     sizes = QUICK_SIZES if args.quick else SIZES
     if args.quick:
@@ -127,11 +129,16 @@ def main(argv=None) -> int:
     print(f"{'what':28s} {'B':>3s} {'T':>4s} {'D':>4s} {'h':>2s} {'ours ms':>9s} {'torch ms':>9s} "
           f"{'ratio':>6s} {'spread':>7s} {'max|dy|':>8s}")
     for B, T, D, h in sizes:
-        for label, bench in (("multi-head attention", bench_mha), ("encoder layer", bench_encoder)):
+        for part, label, bench in (("mha", "multi-head attention", bench_mha),
+                                   ("encoder", "encoder layer", bench_encoder)):
+            if part not in args.parts:
+                continue
             t, diff = bench(B, T, D, h, args, device)
             spread = max(t["ours spread"], t["torch spread"])
             print(f"{label:28s} {B:3d} {T:4d} {D:4d} {h:2d} {1e3 * t['ours']:9.2f} {1e3 * t['torch']:9.2f} "
                   f"{t['ours'] / t['torch']:6.2f} {spread:7.0%} {diff:8.1e}", flush=True)
+    if "decoding" not in args.parts:
+        return 0
     print(f"\n{'greedy decoding (B=8, S=32)':28s} {'tokens':>6s} {'cached ms':>10s} {'uncached ms':>12s} "
           f"{'speed-up':>9s} {'max|dlogit|':>11s}")
     for n in args.tokens:

@@ -40,9 +40,10 @@ CONFIGS = [(nf, act) for nf in (False, True) for act in ("relu", "gelu")]
 
 @pytest.mark.parametrize("norm_first,activation", CONFIGS)
 @pytest.mark.parametrize("mode", ["train", "eval"])
-def test_encoder_layer_parity(norm_first, activation, mode):
+@pytest.mark.parametrize("fast", [True, False])
+def test_encoder_layer_parity(norm_first, activation, mode, fast):
     dropout = 0.0 if mode == "train" else 0.1
-    ours, ref = _copy(EncoderLayer(D, H, F, dropout, activation, norm_first=norm_first),
+    ours, ref = _copy(EncoderLayer(D, H, F, dropout, activation, norm_first=norm_first, fast=fast),
                       nn.TransformerEncoderLayer(D, H, F, dropout, activation, batch_first=True,
                                                  norm_first=norm_first))
     getattr(ours, mode)(), getattr(ref, mode)()
@@ -60,8 +61,9 @@ def test_encoder_layer_parity(norm_first, activation, mode):
 
 
 @pytest.mark.parametrize("norm_first,activation", CONFIGS)
-def test_decoder_layer_parity(norm_first, activation):
-    ours, ref = _copy(DecoderLayer(D, H, F, 0.0, activation, norm_first=norm_first),
+@pytest.mark.parametrize("fast", [True, False])
+def test_decoder_layer_parity(norm_first, activation, fast):
+    ours, ref = _copy(DecoderLayer(D, H, F, 0.0, activation, norm_first=norm_first, fast=fast),
                       nn.TransformerDecoderLayer(D, H, F, 0.0, activation, batch_first=True, norm_first=norm_first))
     tgt, memory = _x(B, T, D).requires_grad_(), _x(B, S, D, seed=1).requires_grad_()
     kpm = _padding()

@@ -25,10 +25,11 @@ def _randomise(module):
 
 @pytest.mark.parametrize("eps", [1e-5, 1.0])
 @pytest.mark.parametrize("affine", [True, False])
-def test_layer_norm_parity(eps, affine):
+@pytest.mark.parametrize("fast", [False, True])
+def test_layer_norm_parity(eps, affine, fast):
     ref = nn.LayerNorm(D, eps=eps, elementwise_affine=affine).double()
     _randomise(ref)
-    ours = LayerNorm(D, eps=eps, elementwise_affine=affine).double()
+    ours = LayerNorm(D, eps=eps, elementwise_affine=affine, fast=fast).double()
     ours.load_state_dict(ref.state_dict())
     x = _x()
     y, r = ours(x), ref(x)

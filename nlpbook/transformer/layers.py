@@ -13,6 +13,9 @@ $\phi$ = ReLU (the paper) or GELU. The encoder layer has two sublayers (self-att
 the decoder layer three (causal self-attention, cross-attention over the encoder's output
 ``memory``, FFN).
 
+``fast=True`` (the default) uses the fused kernels (``F.scaled_dot_product_attention``,
+``F.layer_norm``); ``fast=False`` runs the explicit attention and LayerNorm of this package.
+
 Submodules are named as in ``nn.TransformerEncoderLayer`` / ``nn.TransformerDecoderLayer``
 (``self_attn``, ``multihead_attn``, ``linear1``, ``linear2``, ``norm1..3``, ``dropout``,
 ``dropout1..3``), so ``layer.load_state_dict(torch_layer.state_dict())`` copies the weights.
@@ -62,10 +65,10 @@ class _Layer(nn.Module):
         self.linear1 = nn.Linear(d_model, dim_feedforward, bias=bias)
         self.dropout = nn.Dropout(dropout)
         self.linear2 = nn.Linear(dim_feedforward, d_model, bias=bias)
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, fast=fast)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, fast=fast)
         if cross:
-            self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+            self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, fast=fast)
         self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
         if cross:
             self.dropout3 = nn.Dropout(dropout)

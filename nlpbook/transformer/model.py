@@ -116,9 +116,9 @@ class Transformer(nn.Module):
         layer_args = dict(d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward, dropout=dropout,
                           activation=activation, layer_norm_eps=layer_norm_eps, norm_first=norm_first, fast=fast)
         self.encoder = Encoder([EncoderLayer(**layer_args) for _ in range(num_encoder_layers)],
-                               LayerNorm(d_model, eps=layer_norm_eps) if final_norm else None)
+                               LayerNorm(d_model, eps=layer_norm_eps, fast=fast) if final_norm else None)
         self.decoder = Decoder([DecoderLayer(**layer_args) for _ in range(num_decoder_layers)],
-                               LayerNorm(d_model, eps=layer_norm_eps) if final_norm else None)
+                               LayerNorm(d_model, eps=layer_norm_eps, fast=fast) if final_norm else None)
         self._reset_layers()                                  # as nn.Transformer: Xavier on every matrix
         self.src_embed = nn.Embedding(src_vocab_size, d_model)
         self.tgt_embed = self.src_embed if share_embeddings else nn.Embedding(tgt_vocab_size, d_model)

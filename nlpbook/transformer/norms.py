@@ -25,6 +25,7 @@ real the two agree).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..validate import (InputError, check_mask, check_number, check_positive, check_tensor, check_type,
@@ -34,14 +35,20 @@ __all__ = ["LayerNorm", "BatchNorm1d"]
 
 
 class LayerNorm(nn.Module):
-    """LayerNorm over the last dimension ``D`` of ``(..., D)``."""
+    """LayerNorm over the last dimension ``D`` of ``(..., D)``.
+
+    ``fast=True`` calls the fused ``F.layer_norm`` (one kernel forward, one backward) instead
+    of the explicit mean / variance / normalise lines below (the same function; the tests
+    check both against ``nn.LayerNorm``).
+    """
 
     def __init__(self, normalized_shape: int, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, device=None, dtype=None):
+                 bias: bool = True, device=None, dtype=None, *, fast: bool = False):
         super().__init__()
         check_positive("normalized_shape", normalized_shape, integer=True)
         check_positive("eps", eps, allow_zero=True)
-        self.normalized_shape, self.eps = normalized_shape, float(eps)
+        check_type("fast", fast, bool)
+        self.normalized_shape, self.eps, self.fast = normalized_shape, float(eps), fast
         factory = {"device": device, "dtype": dtype}
         self.weight = nn.Parameter(torch.ones(normalized_shape, **factory)) if elementwise_affine else None
         self.bias = nn.Parameter(torch.zeros(normalized_shape, **factory)) if elementwise_affine and bias else None
@@ -54,6 +61,8 @@ class LayerNorm(nn.Module):
                                  f"D = {self.normalized_shape} (normalized_shape); x must be (..., D)")
             if self.weight is not None:
                 check_tensor("x", x, like=("the layer's weights", self.weight))
+        if self.fast:
+            return F.layer_norm(x, (self.normalized_shape,), self.weight, self.bias, self.eps)
         mean = x.mean(dim=-1, keepdim=True)                              # mu over D
         var = (x - mean).pow(2).mean(dim=-1, keepdim=True)               # biased sigma^2 over D
         y = (x - mean) / torch.sqrt(var + self.eps)                      # eps inside the sqrt
