@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/attention.py                  # the sizes, a few minutes on 2 CPU cores
+    .venv/bin/python benchmarks/attention.py                  # the sizes, about 10 minutes on 2 busy CPU cores
     .venv/bin/python benchmarks/attention.py --quick          # small sizes, seconds
     .venv/bin/python benchmarks/attention.py --device cuda --repeats 20
 

@@ -43,16 +43,16 @@ def causal_mask(query_len: int, key_len: int | None = None, *, device=None) -> t
     ``key_len`` defaults to ``query_len`` (lower triangle). With ``S > T`` (a decoder step
     after ``S - T`` cached tokens) the last query is aligned with the last key.
     """
-    check_positive_int("query_len", query_len)
+    _check_positive_int("query_len", query_len)
     key_len = query_len if key_len is None else key_len
-    check_positive_int("key_len", key_len)
+    _check_positive_int("key_len", key_len)
     if key_len < query_len:
         raise InputError(f"key_len must be >= query_len for a causal mask, got key_len {key_len} < "
                          f"query_len {query_len}")
     return torch.ones(query_len, key_len, dtype=torch.bool, device=device).tril(key_len - query_len)
 
 
-def check_positive_int(name, value):
+def _check_positive_int(name, value):
     check_number(name, value, low=1, integer=True, what="a positive int")
 
 
@@ -64,7 +64,7 @@ def combine_masks(query: torch.Tensor, key: torch.Tensor, mask: torch.Tensor | N
     """
     T, S = query.shape[-2], key.shape[-2]
     out = None
-    if causal:
+    if causal and T > 1:                # one query aligned with the last key sees every key: no mask
         out = causal_mask(T, S, device=query.device)
     if mask is not None:
         out = mask if out is None else out & mask
