@@ -567,7 +567,7 @@ def _transformer_apis():
     apis.append(Api("Transformer.decode", model.decode,
                     lambda: {"tgt": _ids(2, 4, vocab=V), "memory": memory, "src_mask": _mask(2, 5)},
                     tensors={"tgt": id_muts + ["batch1"], "memory": ["rank+", "rank-", "grow-1", "batch1", "float64", "list"],
-                             "src_mask": ["grow0", "grow1", "intmask", "list"]}, vocab=V,
+                             "src_mask": ["grow0", "grow1", "intmask", "norow", "list"]}, vocab=V,
                     values={"cache": ["abc", ("cache of 3 layers", lambda: KVCache(3))]}))
     apis.append(Api("Transformer.greedy_decode", model.greedy_decode,
                     lambda: src_good() | {"bos_id": 1, "max_new_tokens": 3, "eos_id": 2},

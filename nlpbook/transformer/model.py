@@ -34,8 +34,8 @@ import math
 import torch
 from torch import nn
 
-from ..validate import InputError, check_choice, check_ids, check_mask, check_number, check_positive, check_tensor, check_type
-from .attention import check_attention_masks
+from ..validate import (InputError, check_choice, check_ids, check_mask, check_number, check_positive, check_tensor,
+                        check_type)
 from .kv_cache import KVCache
 from .layers import DecoderLayer, EncoderLayer
 from .norms import LayerNorm
@@ -166,6 +166,9 @@ class Transformer(nn.Module):
                          like=("the model's weights", self.output.weight))
             if src_mask is not None:
                 check_mask("src_mask", src_mask, ("B", "S"), dims=dims)
+                check_tensor("src_mask", src_mask, device=memory.device)
+                if not bool(src_mask.any(dim=1).all()):
+                    raise InputError("src_mask has a row without a real (True) token; every sequence needs one")
         x = self.embed(tgt, self.tgt_embed, offset)
         h = self.decoder(x, memory, tgt_mask, src_mask, cache=cache, check=check)
         return self.output(h)

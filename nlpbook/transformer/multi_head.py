@@ -118,6 +118,8 @@ class MultiHeadAttention(nn.Module):
         ``key_padding_mask`` ``(B, S)`` True at real keys; ``attn_mask`` True where allowed;
         ``is_causal`` adds the causal mask. Weights: ``(B, T, S)`` averaged over heads, or
         ``(B, h, T, S)`` with ``average_attn_weights=False``; ``None`` unless ``need_weights``.
+        ``need_weights=True`` (the default, as in PyTorch) runs the explicit attention, which
+        has the weights; ``need_weights=False`` the fast path (when the module has ``fast=True``).
         """
         if check:
             self.check_inputs(query, key, value)
