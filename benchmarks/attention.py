@@ -21,6 +21,8 @@ Three comparisons, each on the same weights and inputs:
 Each time is the median of ``--repeats`` samples (``nlpbook.timing.measure``, one call per
 sample), ours and the reference alternating so that load on a shared machine hits both; the
 ratio is ours / reference. On CUDA (the default device when present) the timer synchronises.
+On a busy CPU, ``--threads 1`` gives steadier numbers: with two intra-op threads every small
+op (decoding is hundreds of them per token) pays a thread hand-off that the load makes slow.
 """
 from __future__ import annotations
 
