@@ -87,13 +87,28 @@ def test_kv_cache_equals_recomputing_the_prefix(norm_first, positional):
     assert cache.length == T and cache.layers[0].self_k.shape == (B, H, T, D // H)
     assert torch.allclose(torch.cat(steps, 1), full, atol=1e-10)
     cache2 = KVCache(2)                                          # chunks of several tokens at once
-    chunks = [model.decode(tgt[:, :2], memory, mask, cache=cache2), model.decode(tgt[:, 2:], memory, mask, cache=cache2)]
+    chunks = [model.decode(tgt[:, :2], memory, mask, cache=cache2),
+              model.decode(tgt[:, 2:], memory, mask, cache=cache2)]
     assert torch.allclose(torch.cat(chunks, 1), full, atol=1e-10)
     ids, logits = model.greedy_decode(src, 1, 8, mask)
     ids_ref, logits_ref = model.greedy_decode(src, 1, 8, mask, use_cache=False)
     assert torch.equal(ids, ids_ref) and ids.shape == (B, 9)
     assert torch.allclose(logits, logits_ref, atol=1e-10)
     assert torch.equal(logits.argmax(-1), ids[:, 1:])
+
+
+def test_a_cache_of_another_model_or_batch_is_refused():
+    model = _model().eval()
+    src, mask = _ids((B, S), VS, 1), _src_mask()
+    memory = model.encode(src, mask)
+    with pytest.raises(InputError, match="cache has 3 layers but the decoder has 2"):
+        model.decode(_ids((B, 1), VT, 2), memory, mask, cache=KVCache(3))
+    cache = KVCache(2)
+    model.decode(_ids((B, 1), VT, 2), memory, mask, cache=cache)
+    with pytest.raises(InputError, match="cache"):
+        model.decode(_ids((2, 1), VT, 2), memory[:2], mask[:2], cache=cache)
+    with pytest.raises(InputError, match="not supported with a cache"):
+        model.decode(_ids((B, 1), VT, 2), memory, mask, tgt_mask=torch.ones(B, 1, dtype=torch.bool), cache=cache)
 
 
 def test_greedy_decode_stops_at_eos_and_checks_lengths():

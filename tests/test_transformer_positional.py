@@ -20,8 +20,9 @@ def table():
 def test_sin_on_even_cos_on_odd(table):
     pos, i = 7, 3
     omega = 10000 ** (-2 * i / D)
-    assert table[pos, 2 * i].item() == pytest.approx(torch.sin(torch.tensor(pos * omega, dtype=torch.float64)).item())
-    assert table[pos, 2 * i + 1].item() == pytest.approx(torch.cos(torch.tensor(pos * omega, dtype=torch.float64)).item())
+    angle = torch.tensor(pos * omega, dtype=torch.float64)
+    assert table[pos, 2 * i].item() == pytest.approx(torch.sin(angle).item())
+    assert table[pos, 2 * i + 1].item() == pytest.approx(torch.cos(angle).item())
     assert torch.equal(table[0, 0::2], torch.zeros(D // 2, dtype=torch.float64))
     assert torch.equal(table[0, 1::2], torch.ones(D // 2, dtype=torch.float64))
 

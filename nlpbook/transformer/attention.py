@@ -125,7 +125,8 @@ def _check_qkv(query, key, value) -> None:
     for name, x in (("key", key), ("value", value)):
         if x.dim() != query.dim():
             raise InputError(f"{name} is {x.dim()}-D {shape_str(x.shape)} but query is {query.dim()}-D "
-                             f"{shape_str(query.shape)}; query, key and value must all be (B, T, d) or all (B, h, T, d)")
+                             f"{shape_str(query.shape)}; query, key and value must all be (B, T, d) "
+                             "or all (B, h, T, d)")
     lead = ("B",) if query.dim() == 3 else ("B", "h")
     dims: dict = {}
     check_tensor("query", query, lead + ("T", "d_k"), dims=dims, dtype="float")

@@ -139,7 +139,10 @@ class Transformer(nn.Module):
 
     # ------------------------------------------------------------------ pieces
     def embed(self, ids: torch.Tensor, embedding: nn.Embedding, offset: int = 0) -> torch.Tensor:
-        r"""$\mathrm{Dropout}(\sqrt{D}\,E[\text{ids}] + PE_{\text{offset}+t})$: ``(B, T)`` -> ``(B, T, D)``. Unchecked."""
+        r"""$\mathrm{Dropout}(\sqrt{D}\,E[\text{ids}] + PE_{\text{offset}+t})$: ``(B, T)`` -> ``(B, T, D)``.
+
+        Unchecked (the public methods check).
+        """
         x = embedding(ids) * math.sqrt(self.d_model)
         return self.dropout(self.positions(x, offset, check=False))
 

@@ -71,10 +71,10 @@ def shift_matrix(k: int, d_model: int, *, base: float = 10000.0, dtype=torch.flo
     return torch.block_diag(*blocks).to(dtype)
 
 
-def layout_permutation(d_model: int) -> torch.Tensor:
+def layout_permutation(d_model: int, *, device=None) -> torch.Tensor:
     """``perm`` with ``interleaved[:, perm] == concatenated``: ``[0, 2, 4, ..., 1, 3, 5, ...]``."""
     _check_d_model(d_model)
-    return torch.cat([torch.arange(0, d_model, 2), torch.arange(1, d_model, 2)])
+    return torch.cat([torch.arange(0, d_model, 2, device=device), torch.arange(1, d_model, 2, device=device)])
 
 
 def _check_positions(module, x: torch.Tensor, offset: int) -> None:
