@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from nlpbook.transformer.attention import causal_mask, scaled_dot_product_attention as sdpa
 from nlpbook.validate import InputError
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 B, H, T, S, DK, DV = 3, 2, 5, 7, 8, 6
 
 

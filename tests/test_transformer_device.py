@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from nlpbook import device_audit
 from nlpbook.device_audit import on_run_device
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 @pytest.fixture
 def dev():

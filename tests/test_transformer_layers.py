@@ -11,6 +11,8 @@ from nlpbook.transformer.attention import causal_mask
 from nlpbook.transformer.layers import DecoderLayer, EncoderLayer
 from nlpbook.validate import InputError
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 B, T, S, D, H, F = 3, 5, 7, 16, 4, 24
 
 

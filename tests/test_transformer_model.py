@@ -16,6 +16,8 @@ from nlpbook.transformer.model import Transformer
 from nlpbook.transformer.positional import sinusoidal_table
 from nlpbook.validate import InputError
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 B, S, T, D, H, F, VS, VT = 3, 7, 6, 16, 4, 24, 11, 13
 
 

@@ -10,6 +10,8 @@ from nlpbook.transformer.attention import causal_mask
 from nlpbook.transformer.multi_head import MultiHeadAttention
 from nlpbook.validate import InputError
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 B, T, S, D, H = 3, 5, 7, 16, 4
 
 

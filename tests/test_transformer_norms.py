@@ -9,6 +9,8 @@ from torch import nn
 from nlpbook.transformer.norms import BatchNorm1d, LayerNorm
 from nlpbook.validate import InputError
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 B, T, D = 4, 6, 8
 
 

@@ -9,6 +9,8 @@ from nlpbook.transformer.positional import (LearnedPositionalEmbedding, Sinusoid
                                             layout_permutation, shift_matrix, sinusoidal_table)
 from nlpbook.validate import InputError
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 L, D = 200, 32
 
 
