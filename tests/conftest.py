@@ -4,14 +4,16 @@ import sys
 # Tests import helpers from this folder (notebooks.py) and never touch the user's data cache.
 sys.path.insert(0, os.path.dirname(__file__))
 
-import pytest
-import torch
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 
 @pytest.fixture
 def one_thread():
-    """Small ops run far faster on one thread on a shared 2-core machine (as the chapters do)."""
-    n = torch.get_num_threads()
+    """Tiny tensors gain nothing from intra-op threads; on a busy machine each op then pays a thread
+    hand-off of milliseconds. Tests of small float64 checks use one thread (restored afterwards)."""
+    saved = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
-    torch.set_num_threads(n)
+    torch.set_num_threads(saved)

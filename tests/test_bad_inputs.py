@@ -40,6 +40,14 @@ from nlpbook.rnn.gradient_flow import (rnn_jacobian_products, set_carry_gate_bia
 from nlpbook.rnn.gru import GRU, gru_cell, gru_parameter_count, seed_gru_cell, seed_state_dict_from_pytorch
 from nlpbook.rnn.lstm import LSTM, lstm_cell, lstm_parameter_count
 from nlpbook.rnn.rnn import RNN, RNNCell, RNNLayer
+from nlpbook.transformer.attention import causal_mask, scaled_dot_product_attention
+from nlpbook.transformer.kv_cache import KVCache
+from nlpbook.transformer.layers import DecoderLayer, EncoderLayer
+from nlpbook.transformer.model import Transformer
+from nlpbook.transformer.multi_head import MultiHeadAttention
+from nlpbook.transformer.norms import BatchNorm1d, LayerNorm
+from nlpbook.transformer.positional import (LearnedPositionalEmbedding, SinusoidalPositionalEncoding,
+                                            layout_permutation, shift_matrix, sinusoidal_table)
 from nlpbook.tasks.adding import (RecurrentRegressor, adding_problem, adding_problem_batches, adding_problem_mse)
 from nlpbook.word2vec.cbow import CBOW, cbow_full_softmax_grads, context_mean
 from nlpbook.word2vec.evaluate import analogy_accuracy, nearest_neighbours, similarity_spearman, unit_rows
@@ -514,6 +522,120 @@ def _word2vec_apis():
     return apis
 
 
+def _transformer_apis():
+    apis = []
+    torch.manual_seed(0)
+    D = 8
+    PROB = [-0.1, 1.0, NAN, "0.1"]            # a dropout probability: in [0, 1)
+    full = lambda *shape: torch.ones(*shape, dtype=torch.bool)  # noqa: E731
+    apis.append(Api("scaled_dot_product_attention", scaled_dot_product_attention,
+                    lambda: {"query": _f(2, 3, 5, 4), "key": _f(2, 3, 6, 4, seed=1), "value": _f(2, 3, 6, 4, seed=2),
+                             "key_padding_mask": _mask(2, 6), "mask": full(5, 6)},
+                    tensors={"query": ["rank+", "rank-", "grow-1", "empty0", "float64", "int", "list"],
+                             "key": ["rank+", "grow0", "grow1", "grow-1", "float64", "list"],
+                             "value": ["grow0", "grow1", "float64", "list"],
+                             "key_padding_mask": ["grow0", "grow-1", "intmask", "norow", "list"],
+                             "mask": ["grow0", "grow-1", "intmask", "norow", "list"]},
+                    scalars={"dropout_p": PROB}, values={"causal": [1, "yes"], "fast": [1]}))
+    apis.append(Api("causal_mask", causal_mask, lambda: {"query_len": 4, "key_len": 5},
+                    scalars={"query_len": POS_INT, "key_len": POS_INT + [2]}))
+    apis.append(Api("MultiHeadAttention()", MultiHeadAttention, lambda: {"embed_dim": D, "num_heads": 2},
+                    scalars={"embed_dim": POS_INT, "num_heads": POS_INT + [3], "dropout": PROB}))
+    mha = MultiHeadAttention(D, 2)
+    apis.append(Api("MultiHeadAttention.forward", lambda **k: mha(**k),
+                    lambda: {"query": _f(2, 3, D), "key": _f(2, 4, D, seed=1), "value": _f(2, 4, D, seed=2),
+                             "key_padding_mask": _mask(2, 4), "attn_mask": full(3, 4)},
+                    tensors={"query": ["rank+", "rank-", "grow-1", "batch1", "empty0", "empty1", "float64", "int", "list"],
+                             "key": ["rank+", "rank-", "grow0", "grow-1", "batch1", "float64", "list"],
+                             "value": ["grow0", "grow1", "grow-1", "float64", "list"],
+                             "key_padding_mask": ["grow0", "grow1", "intmask", "norow", "list"],
+                             "attn_mask": ["grow0", "grow1", "intmask", "norow", "list"]},
+                    values={"need_weights": ["yes"], "is_causal": [1], "average_attn_weights": [None]}))
+    apis.append(Api("sinusoidal_table", sinusoidal_table, lambda: {"max_len": 10, "d_model": D},
+                    scalars={"max_len": POS_INT, "d_model": POS_INT + [7], "base": POS_FLOAT},
+                    values={"layout": ["rotary", None]}))
+    apis.append(Api("shift_matrix", shift_matrix, lambda: {"k": 3, "d_model": D},
+                    scalars={"k": [1.5, NAN, "3"], "d_model": POS_INT + [7]}))
+    apis.append(Api("layout_permutation", layout_permutation, lambda: {"d_model": D},
+                    scalars={"d_model": POS_INT + [7]}))
+    apis.append(Api("SinusoidalPositionalEncoding()", SinusoidalPositionalEncoding,
+                    lambda: {"d_model": D, "max_len": 10}, scalars={"d_model": POS_INT + [7], "max_len": POS_INT,
+                                                                     "dropout": PROB}))
+    apis.append(Api("LearnedPositionalEmbedding()", LearnedPositionalEmbedding,
+                    lambda: {"max_len": 10, "d_model": D}, scalars={"d_model": POS_INT, "max_len": POS_INT,
+                                                                     "dropout": PROB}))
+    for module in (SinusoidalPositionalEncoding(D, max_len=10), LearnedPositionalEmbedding(10, D)):
+        apis.append(Api(f"{type(module).__name__}.forward", lambda module=module, **k: module(**k),
+                        lambda: {"x": _f(2, 6, D), "offset": 2},
+                        tensors={"x": ["rank+", "rank-", "grow-1", "empty0", "empty1", "int", "list"]},
+                        scalars={"offset": [-1, 1.5, "1", 5, NAN]},
+                        values={"x": [("T > max_len", lambda: _f(2, 11, D))]}))
+    apis.append(Api("LayerNorm()", LayerNorm, lambda: {"normalized_shape": D},
+                    scalars={"normalized_shape": POS_INT, "eps": NONNEG_FLOAT}))
+    ln = LayerNorm(D)
+    apis.append(Api("LayerNorm.forward", lambda **k: ln(**k), lambda: {"x": _f(2, 3, D)},
+                    tensors={"x": ["grow-1", "empty0", "float64", "int", "list"]}))
+    apis.append(Api("BatchNorm1d()", BatchNorm1d, lambda: {"num_features": D},
+                    scalars={"num_features": POS_INT, "eps": NONNEG_FLOAT, "momentum": [-0.1, 1.5, NAN, "0.1"]},
+                    values={"affine": [1], "track_running_stats": ["no"]}))
+    bn = BatchNorm1d(D)
+    apis.append(Api("BatchNorm1d.forward", lambda **k: bn(**k), lambda: {"x": _f(2, 3, D), "mask": _mask(2, 3)},
+                    tensors={"x": ["rank+", "rank-", "grow-1", "empty0", "float64", "int", "list"],
+                             "mask": ["grow0", "grow1", "intmask", "list", "rank+"]},
+                    values={"mask": [("no real token", lambda: torch.zeros(2, 3, dtype=torch.bool))]}))
+    for cls in (EncoderLayer, DecoderLayer):
+        apis.append(Api(f"{cls.__name__}()", cls, lambda: {"d_model": D, "nhead": 2, "dim_feedforward": 16},
+                        scalars={"d_model": POS_INT, "nhead": POS_INT + [3], "dim_feedforward": POS_INT,
+                                 "dropout": PROB, "layer_norm_eps": POS_FLOAT},
+                        values={"activation": ["tanh", None], "norm_first": ["yes"]}))
+    enc, dec = EncoderLayer(D, 2, 16), DecoderLayer(D, 2, 16)
+    apis.append(Api("EncoderLayer.forward", lambda **k: enc(**k),
+                    lambda: {"src": _f(2, 5, D), "src_key_padding_mask": _mask(2, 5), "src_mask": full(5, 5)},
+                    tensors={"src": ["rank+", "rank-", "grow-1", "empty0", "empty1", "float64", "int", "list"],
+                             "src_key_padding_mask": ["grow0", "grow1", "intmask", "norow", "list"],
+                             "src_mask": ["grow0", "grow1", "intmask", "norow", "list"]},
+                    values={"is_causal": [1]}))
+    apis.append(Api("DecoderLayer.forward", lambda **k: dec(**k),
+                    lambda: {"tgt": _f(2, 4, D), "memory": _f(2, 5, D, seed=1), "tgt_is_causal": True,
+                             "memory_key_padding_mask": _mask(2, 5)},
+                    tensors={"tgt": ["rank+", "rank-", "grow-1", "batch1", "empty0", "empty1", "float64", "int", "list"],
+                             "memory": ["rank+", "rank-", "grow0", "grow-1", "batch1", "empty1", "float64", "list"],
+                             "memory_key_padding_mask": ["grow0", "grow1", "intmask", "norow", "list"]},
+                    values={"tgt_is_causal": [1], "cache": ["abc"],
+                            "tgt_mask": [("(T, S) mask", lambda: full(4, 5)), "abc"]}))
+    apis.append(Api("KVCache()", KVCache, lambda: {"num_layers": 2}, scalars={"num_layers": POS_INT}))
+    V = 11
+    apis.append(Api("Transformer()", Transformer,
+                    lambda: {"src_vocab_size": V, "tgt_vocab_size": V, "d_model": D, "nhead": 2, "num_encoder_layers": 1,
+                             "num_decoder_layers": 1, "dim_feedforward": 16, "max_len": 16},
+                    scalars={"src_vocab_size": POS_INT, "tgt_vocab_size": POS_INT, "d_model": POS_INT,
+                             "num_encoder_layers": POS_INT, "num_decoder_layers": POS_INT, "max_len": POS_INT,
+                             "nhead": [3, 0]},
+                    values={"positional": ["rope"], "share_embeddings": ["yes"], "final_norm": ["yes"],
+                            "tie_output": [1]}))
+    model = Transformer(V, V, D, 2, 1, 1, 16, max_len=16)
+    src_good = lambda: {"src": _ids(2, 5, vocab=V), "src_mask": _mask(2, 5)}  # noqa: E731
+    id_muts = ["neg", "big", "float", "list", "rank+", "empty1"]
+    apis.append(Api("Transformer.forward", lambda **k: model(**k), lambda: src_good() | {"tgt": _ids(2, 4, vocab=V)},
+                    tensors={"src": id_muts, "tgt": id_muts + ["batch1"],
+                             "src_mask": ["grow0", "grow1", "intmask", "norow", "list"]}, vocab=V,
+                    values={"tgt": [("longer than max_len", lambda: _ids(2, 17, vocab=V))]}))
+    apis.append(Api("Transformer.encode", model.encode, src_good,
+                    tensors={"src": id_muts, "src_mask": ["grow0", "grow1", "intmask", "norow", "list"]}, vocab=V))
+    memory = model.encode(**src_good()).detach()
+    apis.append(Api("Transformer.decode", model.decode,
+                    lambda: {"tgt": _ids(2, 4, vocab=V), "memory": memory, "src_mask": _mask(2, 5)},
+                    tensors={"tgt": id_muts + ["batch1"], "memory": ["rank+", "rank-", "grow-1", "batch1", "float64", "list"],
+                             "src_mask": ["grow0", "grow1", "intmask", "norow", "list"]}, vocab=V,
+                    values={"cache": ["abc", ("cache of 3 layers", lambda: KVCache(3))]}))
+    apis.append(Api("Transformer.greedy_decode", model.greedy_decode,
+                    lambda: src_good() | {"bos_id": 1, "max_new_tokens": 3, "eos_id": 2},
+                    tensors={"src": id_muts, "src_mask": ["grow0", "grow1", "intmask", "norow", "list"]}, vocab=V,
+                    scalars={"bos_id": [-1, V, 1.5, "1"], "eos_id": [-1, V, 1.5], "max_new_tokens": POS_INT + [16]},
+                    values={"use_cache": [1]}))
+    return apis
+
+
 def _data_apis(tmp_root):
     apis = []
     tokens = [["a", "b", "a"], ["c", "a"]]
@@ -559,7 +681,7 @@ def _mentions(message: str, names) -> bool:
 
 def sweep(tmp_root: str):
     apis = (_rnn_apis() + _lm_apis() + _task_apis() + _optim_apis() + _compare_apis() + _word2vec_apis()
-            + _data_apis(tmp_root))
+            + _transformer_apis() + _data_apis(tmp_root))
     results = {"clear": [], "obscure": [], "silent": []}
     broken_good = []
     for api in apis:
@@ -576,6 +698,9 @@ def sweep(tmp_root: str):
                     arg: TENSOR_MUTATIONS[mut](kw[arg], api.vocab)}))
         for arg, values in list(api.scalars.items()) + list(api.values.items()):
             for value in values:
+                if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str) and callable(value[1]):
+                    bad_calls.append((arg, value[0], lambda kw, arg=arg, thunk=value[1]: kw | {arg: thunk()}))
+                    continue
                 bad_calls.append((arg, repr(value)[:30], lambda kw, arg=arg, value=value: kw | {arg: value}))
         for arg, tag, make in bad_calls:
             kwargs = make(api.good() if api.good is not None else {})
