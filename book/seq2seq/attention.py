@@ -52,7 +52,7 @@ VOCAB = run.profile.pick(smoke=200, book=1000)
 MAX_TRAIN = run.profile.pick(smoke=1000, book=None)
 EMBED, HIDDEN = run.profile.pick(smoke=(16, 32), book=(64, 128))
 EPOCHS = run.profile.pick(smoke=1, book=10)
-BATCH, LR = 64, 3e-3
+BATCH, LR = 128, 5e-3
 BUCKETS = [0, 3, 5, 6, 7, 8]
 BOOTSTRAP = run.profile.pick(smoke=200, book=1000)            # paired bootstrap resamples
 
