@@ -113,6 +113,9 @@ def trained_seq2seq(config: dict, data: TranslationData, *, epochs: int, batch_s
     """
     check_type("config", config, dict)
     check_type("data", data, TranslationData)
+    for name_, value in (("epochs", epochs), ("batch_size", batch_size)):
+        check_positive(name_, value, integer=True)
+    check_positive("lr", lr)
     config = {**config, "src_vocab": len(data.src_tokenizer), "tgt_vocab": len(data.tgt_tokenizer)}
     settings = {"model": config, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed}
     code = [model_module, encoder_module, decoder_module, attention_module, train_seq2seq]

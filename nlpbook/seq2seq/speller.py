@@ -58,7 +58,7 @@ class VectorSpeller(nn.Module):
 
     def memory(self, vectors: torch.Tensor) -> EncoderOutput:
         """The context :math:`c` as an encoder output of one position."""
-        check_tensor("vectors", vectors, ("B", self.vector_size), dtype="float")
+        check_tensor("vectors", vectors, ("B", self.vector_size), like=("the layer's weights", self.project.weight))
         c = torch.tanh(self.project(vectors))                          # (B, H)
         mask = torch.ones(c.shape[0], 1, dtype=torch.bool, device=c.device)
         return EncoderOutput(c[:, None, :], mask, c[None])
