@@ -493,9 +493,15 @@ Markdown(
     f"\"vector of a given length\" is its weakness: the per-piece test loss "
     f"{'grows' if slope > 0 else 'does not grow'} with source length ({slope:+.3f} nats per word; "
     f"{short['loss (nats/piece)']:.2f} for {short['bucket']} words, {long_['loss (nats/piece)']:.2f} for "
-    f"{long_['bucket']}). And the decoder does decode other representations: conditioned on GloVe vectors of "
-    f"held-out words it spells {held['exact spelling']:.1%} of them exactly and gets their last two letters right "
-    f"{held['last 2 letters right']:.0%} of the time.")
+    f"{long_['bucket']})"
+    + (f"; chrF, though, does not fall with length in this run ({short['chrF']:.1f} → {long_['chrF']:.1f}). "
+       if long_["chrF"] >= short["chrF"] else ". ")
+    + "The same decoder also decodes a representation that is not a sentence, within what that representation "
+    f"holds: conditioned on GloVe vectors of held-out words, its spellings depend on the vector (last two letters "
+    f"right {held['last 2 letters right']:.0%} of the time against {control['last 2 letters right']:.0%} with another "
+    f"word's vector; character similarity {held['character similarity']:.0%} against "
+    f"{control['character similarity']:.0%}), but it spells only {held['exact spelling']:.1%} of them exactly: "
+    "a GloVe vector, learnt from co-occurrence, says little about letters.")
 
 # %% [markdown]
 # **The seed's statements, corrected.**
@@ -510,8 +516,10 @@ Markdown(
 # 3. *"The decoder generates the sequence from the meaning vector"* — it models a probability
 #    distribution over sequences, trained with teacher forcing (the true prefix as input),
 #    and a decoding algorithm (greedy, beam search) picks an output from it.
-# 4. *"The decoder can decode any representation"* — yes, and shown: the same decoder class
-#    spells words from GloVe vectors, within what the vector encodes.
+# 4. *"The decoder can decode any representation"* — any representation it is given as a
+#    vector, yes (the same decoder class above spells from GloVe vectors), but it can only write
+#    what the representation holds: from GloVe vectors it gets endings right far more often than
+#    chance and exact spellings of unseen words almost never.
 
 # %% tags=["remove-input"]
 Markdown(
@@ -523,15 +531,19 @@ Markdown(
     "search. In the original model the context is a single fixed-size vector, the encoder's last state, which is a "
     f"bottleneck: in my run the per-token test loss rose by {slope:.3f} nats per extra source word even on "
     "sentences of at most eight words, and attention fixes this by letting every decoder step look at all encoder "
-    "states. The decoder can be conditioned on anything that gives a vector: images for captions, tables, or, in "
-    f"my experiment, GloVe vectors, from which it spelled {held['exact spelling']:.0%} of unseen words exactly.\n\n"
+    "states. The decoder can be conditioned on anything that gives a vector (image features for captions, tables), "
+    "but it can only write what that vector holds: in my experiment, spelling unseen words from their GloVe vectors, "
+    f"it got the ending right {held['last 2 letters right']:.0%} of the time (against "
+    f"{control['last 2 letters right']:.0%} given another word's vector) and the exact spelling almost never.\n\n"
     "**面试回答（中文）。** "
     "seq2seq 是编码器-解码器结构：编码器（最初是 RNN）把源序列读成一个上下文，解码器是一个条件语言模型，按 "
     "$p(y \\mid x) = \\prod_t p(y_t \\mid y_{<t}, c)$ 分解，逐个生成输出词。训练用最大似然，每一步输入真实的前一个词"
     "（teacher forcing）；测试时输入自己上一步的预测，用贪心或束搜索解码。原始模型的上下文只是一个固定长度的向量"
     "（编码器最后的隐状态），这是瓶颈：在本章实验中，即使句子不超过八个词，测试集每个词的损失也随源句长度每多一个词增加 "
     f"{slope:.3f} nats；attention 让解码器每一步都能看到所有编码器状态，从而缓解这个问题。解码器可以以任何向量为条件："
-    f"图像生成标题、表格生成文本，或者像本章一样从 GloVe 词向量拼写单词（未见过的词中拼对 {held['exact spelling']:.0%}）。")
+    "图像生成标题、表格生成文本；但它只能写出向量里有的信息：本章从 GloVe 词向量拼写未见过的词，词尾两个字母拼对 "
+    f"{held['last 2 letters right']:.0%}（给另一个词的向量时只有 {control['last 2 letters right']:.0%}），完全拼对的几乎没有"
+    f"（{held['exact spelling']:.1%}）。")
 
 # %% [markdown]
 # ## Exercises
