@@ -61,7 +61,7 @@ BOOTSTRAP = run.profile.pick(smoke=100, book=1000)            # paired bootstrap
 #
 # > **attention机制**
 # >
-# > Attention简单理解就是权重分配。以seq2seq中的attention公式作为讲解。就是对输入的每个词分配一个权重，权重的计算方式为与解码端的隐含层时刻作比较，得到的权重的意义就是权重越大，该词越重要。最终加权求和。sequence-to-sequence模型的主要瓶颈是需要将源序列的全部内容压缩为一个固定大小的向量decode hidden。注意力机制通过允许解码器回头查看源序列隐藏状态来缓解这一问题，然后将其加权平均作为额外输入context vector提供给解码器。
+# > Attention简单理解就是权重分配，。以seq2seq中的attention公式作为讲解。就是对输入的每个词分配一个权重，权重的计算方式为与解码端的隐含层时刻作比较，得到的权重的意义就是权重越大，该词越重要。最终加权求和。sequence-to-sequence模型的主要瓶颈是需要将源序列的全部内容压缩为一个固定大小的向量decode hidden。注意力机制通过允许解码器回头查看源序列隐藏状态来缓解这一问题，然后将其加权平均作为额外输入context vector提供给解码器。
 # >
 # > $$u_t^i = v^T \tanh(W_1 h^i + W_2 H^t)$$
 # > $$\alpha_t^i = \text{softmax}(u_t^i)$$

@@ -65,7 +65,7 @@ SPELL_EPOCHS = run.profile.pick(smoke=6, book=8)
 # >
 # > Seq2seq属于encoder-decoder结构的一种,利用两个RNN,一个作为encoder一个作为decoder。Encoder负责将输入序列压缩成指定长度的向量,这个向量可以看作这段序列的语义,而decoder负责根据语义向量生成指定的序列。
 # >
-# > 由于其灵活性，这个框架现在是自然语言生成任务的首选框架，其中不同的模型承担了编码器和解码器的角色。重要的是，解码器模型不仅可以解码一个序列，而且可以解码任意表征。例如，可以基于图像生成标题（Vinyals等,2015）、基于表生成文本（Lebret等,2016）和基于应用程序中源代码更改描述（Loyola等,2017）。
+# > 由于其灵活性，这个框架现在是自然语言生成任务的首选框架，其中不同的模型承担了编码器和解码器的角色。重要的是，解码器模型不仅可以解码一个序列，而且可以解码任意表征。例如，可以基于图像生成标题（Vinyals等,2015）（如下图所示）、基于表生成文本（Lebret等,2016）和基于应用程序中源代码更改描述（Loyola等,2017）。
 # >
 # > *What is a seq2seq model? Seq2seq is one kind of encoder-decoder architecture: it uses two
 # > RNNs, one as the encoder and one as the decoder. The encoder compresses the input sequence
@@ -73,7 +73,8 @@ SPELL_EPOCHS = run.profile.pick(smoke=6, book=8)
 # > decoder generates the output sequence from that meaning vector. Because of its flexibility
 # > this framework is now the first choice for natural-language generation, with different
 # > models playing the encoder and the decoder. Importantly, the decoder can decode not only a
-# > sequence but any representation: captions from images (Vinyals et al. 2015), text from
+# > sequence but any representation: captions from images (Vinyals et al. 2015; "as the figure below
+# > shows", a figure the seed does not include), text from
 # > tables (Lebret et al. 2016), descriptions of source-code changes (Loyola et al. 2017).*
 #
 # The description is right for the model of Cho et al. (2014) and Sutskever et al. (2014),
