@@ -49,8 +49,8 @@ PARTS: tuple[Part, ...] = (
         Chapter("book/rnn/gradient_clipping", "Gradient clipping", "梯度裁剪 (Clipping Gradient)", written=True),
     )),
     Part("Part III: Sequence to sequence and attention", "book/part3", (
-        Chapter("book/seq2seq/seq2seq", "Encoder-decoder RNNs", "什么是seq2seq model"),
-        Chapter("book/seq2seq/attention", "Additive attention", "attention机制"),
+        Chapter("book/seq2seq/seq2seq", "Encoder-decoder RNNs", "什么是seq2seq model", written=True),
+        Chapter("book/seq2seq/attention", "Additive attention", "attention机制", written=True),
         Chapter("book/seq2seq/rnn_cnn_transformer", "RNN vs CNN vs Transformer", "RNN/CNN/Tranformer", written=True),
     )),
     Part("Part IV: The Transformer", "book/part4", (

@@ -40,6 +40,12 @@ from nlpbook.rnn.gradient_flow import (rnn_jacobian_products, set_carry_gate_bia
 from nlpbook.rnn.gru import GRU, gru_cell, gru_parameter_count, seed_gru_cell, seed_state_dict_from_pytorch
 from nlpbook.rnn.lstm import LSTM, lstm_cell, lstm_parameter_count
 from nlpbook.rnn.rnn import RNN, RNNCell, RNNLayer
+from nlpbook.seq2seq.experiment import (TranslationData, bleu_by_bucket, loss_per_piece, train_seq2seq,
+                                       trained_seq2seq, translation_data)
+from nlpbook.seq2seq.model import Seq2Seq
+from nlpbook.seq2seq.speller import CharVocab as SpellerVocab, VectorSpeller, spell
+from nlpbook.seq2seq.split import TranslationSplit
+from nlpbook.seq2seq.subwords import train_bpe
 from nlpbook.transformer.attention import causal_mask, scaled_dot_product_attention
 from nlpbook.transformer.kv_cache import KVCache
 from nlpbook.transformer.layers import DecoderLayer, EncoderLayer
@@ -675,13 +681,66 @@ def _data_apis(tmp_root):
 
 
 # ------------------------------------------------------------------------------------- sweep
+def _seq2seq_experiment_apis():
+    """The shared translation experiment (nlpbook.seq2seq.experiment) and the GloVe speller."""
+    apis = []
+    pairs = [("ein Hund", "a dog"), ("eine Katze", "a cat"), ("der Hund schläft", "the dog sleeps"),
+             ("die Katze isst", "the cat eats")]
+    de = train_bpe([a for a, _ in pairs], 30, cache_name=None)
+    en = train_bpe([b for _, b in pairs], 30, cache_name=None)
+    data = TranslationData(TranslationSplit(pairs, pairs[:1], pairs[:2]), de, en,
+                           de.encode_batch([a for a, _ in pairs]), en.encode_batch([b for _, b in pairs]), 3)
+
+    def model():
+        torch.manual_seed(0)
+        return Seq2Seq(dict(src_vocab=len(de), tgt_vocab=len(en), embed_size=4, hidden_size=6, attention="additive"))
+    apis.append(Api("translation_data", translation_data, lambda: {"max_words": 3, "vocab_size": 60, "max_train": 50},
+                    scalars={"max_words": POS_INT, "vocab_size": POS_INT, "max_train": POS_INT}))
+    apis.append(Api("train_seq2seq", train_seq2seq,
+                    lambda: {"model": model(), "src_ids": data.train_src, "tgt_ids": data.train_tgt, "epochs": 1,
+                             "batch_size": 2, "lr": 1e-3, "progress": False},
+                    scalars={"epochs": POS_INT, "batch_size": POS_INT, "lr": POS_FLOAT, "clip": POS_FLOAT},
+                    values={"model": [nn.Linear(2, 2), None], "src_ids": [[], "ab", data.train_src[:2]]}))
+    apis.append(Api("trained_seq2seq", trained_seq2seq,
+                    lambda: {"config": dict(embed_size=4, hidden_size=6, attention=None), "data": data, "epochs": 1,
+                             "batch_size": 2, "lr": 1e-3, "progress": False, "name": "bad-inputs-sweep"},
+                    scalars={"epochs": POS_INT, "batch_size": POS_INT, "lr": POS_FLOAT},
+                    values={"config": ["x", None, {"hidden_size": -1}, {"attention": "bilinear"}],
+                            "data": ["x", pairs]}))
+    hyps = ["a dog", "the cat", "a cat sleeps"]
+    apis.append(Api("bleu_by_bucket", bleu_by_bucket,
+                    lambda: {"hypotheses": hyps, "references": hyps, "lengths": [2, 2, 3], "edges": [0, 2, 4]},
+                    values={"lengths": ["223", [2, 2]], "edges": [[3], [0, 4, 2], "ab"],
+                            "hypotheses": [[1, 2, 3], hyps[:2]]}))
+    apis.append(Api("loss_per_piece", loss_per_piece,
+                    lambda: {"model": model(), "data": data, "sources": ["ein Hund"], "references": ["a dog"]},
+                    scalars={"batch_size": POS_INT},
+                    values={"model": [nn.Linear(2, 2)], "sources": [[], "ein Hund", ["ein Hund", "eine Katze"]],
+                            "references": [[], "a dog"]}))
+    apis.append(Api("speller.CharVocab", SpellerVocab, lambda: {"alphabet": "abc"}, values={"alphabet": ["", "aab", 5]}))
+    apis.append(Api("speller.CharVocab.encode", SpellerVocab("abc").encode, lambda: {"word": "cab"},
+                    values={"word": [5, None, ["a"]]}))
+    apis.append(Api("VectorSpeller()", VectorSpeller, lambda: {"vector_size": 5, "vocab_size": 8},
+                    scalars={"vector_size": POS_INT, "vocab_size": POS_INT, "embed_size": POS_INT,
+                             "hidden_size": POS_INT}))
+    torch.manual_seed(0)
+    speller = VectorSpeller(5, 8, 4, 6)
+    apis.append(Api("VectorSpeller.forward", lambda **k: speller(**k),
+                    lambda: {"vectors": _f(3, 5), "tgt_in": _ids(3, 4, vocab=8)},
+                    tensors={"vectors": ["rank+", "rank-", "grow-1", "empty0", "float64", "int", "list"]}))
+    apis.append(Api("spell", spell, lambda: {"model": speller, "vectors": _f(3, 5), "max_len": 4},
+                    tensors={"vectors": ["rank+", "rank-", "grow-1", "empty0", "int", "list"]},
+                    scalars={"max_len": POS_INT}, values={"model": [nn.Linear(5, 8), None]}))
+    return apis
+
+
 def _mentions(message: str, names) -> bool:
     return any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", message) for n in names)
 
 
 def sweep(tmp_root: str):
     apis = (_rnn_apis() + _lm_apis() + _task_apis() + _optim_apis() + _compare_apis() + _word2vec_apis()
-            + _transformer_apis() + _data_apis(tmp_root))
+            + _transformer_apis() + _seq2seq_experiment_apis() + _data_apis(tmp_root))
     results = {"clear": [], "obscure": [], "silent": []}
     broken_good = []
     for api in apis:
@@ -719,6 +778,9 @@ def sweep(tmp_root: str):
 
 def test_bad_inputs_fail_clearly(tmp_path, monkeypatch):
     monkeypatch.setenv("NLPBOOK_PROGRESS", "0")
+    # Good calls that train write their checkpoints here, never into the reader's cache.
+    import nlpbook.checkpoints
+    monkeypatch.setattr(nlpbook.checkpoints, "data_root", lambda: str(tmp_path / "data"))
     torch.manual_seed(0)
     results, broken_good = sweep(str(tmp_path / "root"))
     n = sum(map(len, results.values()))
