@@ -57,7 +57,7 @@ STEPS = run.profile.pick(smoke=20, book=160)             # Adam steps per traini
 BATCH, TEST_BATCH = run.profile.pick(smoke=16, book=32), run.profile.pick(smoke=64, book=256)
 SEEDS = run.profile.pick(smoke=[SEED], book=[SEED, SEED + 1, SEED + 2])
 NGRAM_VOCAB, NGRAM_N, NGRAM_CLASSES = 6, 3, 2            # n-gram task: a random label per trigram
-LENGTHS = run.profile.pick(smoke=[16, 32, 64, 128], book=[16, 32, 64, 128, 256, 512, 1024])
+LENGTHS = run.profile.pick(smoke=[16, 64, 128, 256], book=[16, 32, 64, 128, 256, 512, 1024])
 TIME_BATCH = 4
 REPEATS = run.profile.pick(smoke=3, book=5)
 
