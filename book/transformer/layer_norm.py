@@ -362,6 +362,7 @@ ax = axes[1]
 for k, marker in (("BN", "o"), ("BN + mask", "x"), ("LN", "s")):
     ax.plot(BATCH_SIZES, [spread[(b, k)] for b in BATCH_SIZES], marker=marker, label=k)
 ax.set_xscale("log", base=2); ax.set_yscale("symlog", linthresh=1e-3)
+ax.set_ylim(bottom=0)
 ax.set_xlabel("batch size B (sentences)")
 ax.set_ylabel("std of the target's outputs across batches")
 ax.set_title("How much a sentence's output depends on its batch")
@@ -634,16 +635,17 @@ Markdown(
 # tokens of the batch (not per position), so padding and the other sentences change a sentence's output,
 # small batches give noisy statistics, and evaluation uses running averages that differ from the
 # training function. That is why Transformers use LayerNorm. The original Transformer puts it after the
-# residual (Post-LN), which needs learning-rate warm-up because the gradients near the output are large
-# at initialisation; Pre-LN (LayerNorm inside the residual branch, plus a final LayerNorm) keeps an
-# identity path and is the common choice today; measure both on your model before trusting either rule.
+# residual (Post-LN), which is harder to optimise and is usually given a learning-rate warm-up; Pre-LN
+# (LayerNorm inside the residual branch, plus a final LayerNorm) keeps an identity path for the gradient,
+# trained better with or without warm-up in a small measured test, and is the common choice today.
 #
 # **面试回答。** LayerNorm 对每个 token 的 $D$ 维特征做归一化，输出只取决于这个 token 本身：与 batch、padding、batch
 # 大小都无关，训练和推理时也完全相同。BatchNorm 作用在 `(B, T, D)` 上时，是对每个特征在整个 batch 的全部
 # $B \cdot T$ 个 token 上统计均值和方差（并不是"每句话的第一个词"或按位置统计），所以 padding 和同一 batch
 # 里的其他句子会改变一句话的输出，小 batch 的统计量噪声大，推理时用的滑动平均统计量又和训练时不同。这就是
-# Transformer 用 LayerNorm 的原因。原始 Transformer 把 LN 放在残差之后（Post-LN），初始化时靠近输出层的梯度较大，
-# 需要学习率 warm-up；Pre-LN 把 LN 放进残差分支并在最后加一个 LN，保留了恒等路径，是现在更常见的做法；在自己的模型上两种都量一下再下结论。
+# Transformer 用 LayerNorm 的原因。原始 Transformer 把 LN 放在残差之后（Post-LN），更难优化，通常要配合学习率
+# warm-up；Pre-LN 把 LN 放进残差分支并在最后加一个 LN，为梯度保留了恒等路径，在一个小规模的实测中无论有没有
+# warm-up 都训练得更好，是现在更常见的做法。
 
 # %% [markdown]
 # ## Exercises
