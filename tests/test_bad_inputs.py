@@ -47,6 +47,7 @@ from nlpbook.seq2seq.speller import CharVocab as SpellerVocab, VectorSpeller, sp
 from nlpbook.seq2seq.split import TranslationSplit
 from nlpbook.seq2seq.subwords import train_bpe
 from nlpbook.transformer.attention import causal_mask, scaled_dot_product_attention
+from nlpbook.transformer.causal_lm import CausalTransformerLM
 from nlpbook.transformer.kv_cache import KVCache
 from nlpbook.transformer.layers import DecoderLayer, EncoderLayer
 from nlpbook.transformer.model import Transformer
@@ -626,6 +627,14 @@ def _transformer_apis():
                     tensors={"src": id_muts, "tgt": id_muts + ["batch1"],
                              "src_mask": ["grow0", "grow1", "intmask", "norow", "list"]}, vocab=V,
                     values={"tgt": [("longer than max_len", lambda: _ids(2, 17, vocab=V))]}))
+    apis.append(Api("CausalTransformerLM()", CausalTransformerLM,
+                    lambda: {"vocab_size": V, "d_model": D, "num_heads": 2, "num_layers": 1, "max_len": 8},
+                    scalars={"vocab_size": POS_INT, "d_model": POS_INT, "num_layers": POS_INT, "max_len": POS_INT,
+                             "num_heads": [3, 0]}, values={"norm_first": [1, "yes"]}))
+    causal_lm = CausalTransformerLM(V, D, 2, 1, max_len=8)
+    apis.append(Api("CausalTransformerLM.forward", lambda **k: causal_lm(**k), lambda: {"ids": _ids(2, 5, vocab=V)},
+                    tensors={"ids": id_muts}, vocab=V,
+                    values={"ids": [("longer than max_len", lambda: _ids(2, 9, vocab=V))]}))
     apis.append(Api("Transformer.encode", model.encode, src_good,
                     tensors={"src": id_muts, "src_mask": ["grow0", "grow1", "intmask", "norow", "list"]}, vocab=V))
     memory = model.encode(**src_good()).detach()

@@ -436,26 +436,14 @@ Markdown(f"The mean absolute difference between a real token's training-mode and
 #
 # First the gradient at initialisation, per layer, on one batch (the Xiong et al. argument):
 
+# %% tags=["remove-input", "hide-output"]
+from nlpbook.transformer.causal_lm import CausalTransformerLM
+
+nlpbook.show_source(CausalTransformerLM)
+
 # %%
-from nlpbook.transformer.positional import SinusoidalPositionalEncoding
-
-
-class TinyLM(nn.Module):
-    def __init__(self, vocab_size, norm_first):
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, D_MODEL)
-        nn.init.normal_(self.embed.weight, std=D_MODEL ** -0.5)
-        self.position = SinusoidalPositionalEncoding(D_MODEL, max_len=SEQ_LEN)
-        self.layers = nn.ModuleList(EncoderLayer(D_MODEL, HEADS, 4 * D_MODEL, dropout=0.0, norm_first=norm_first)
-                                    for _ in range(LAYERS))
-        self.norm = LayerNorm(D_MODEL) if norm_first else None
-        self.out = nn.Linear(D_MODEL, vocab_size)
-
-    def forward(self, ids):
-        h = self.position(self.embed(ids) * math.sqrt(D_MODEL))
-        for layer in self.layers:
-            h = layer(h, is_causal=True, check=False)
-        return self.out(h if self.norm is None else self.norm(h, check=False))
+def TinyLM(vocab_size, norm_first):
+    return CausalTransformerLM(vocab_size, D_MODEL, HEADS, LAYERS, SEQ_LEN, norm_first=norm_first)
 
 
 stream = torch.tensor([i for s in sentences for i in vocab.encode(s, add_eos=True)])
