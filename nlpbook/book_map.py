@@ -56,7 +56,7 @@ PARTS: tuple[Part, ...] = (
     Part("Part IV: The Transformer", "book/part4", (
         Chapter("book/transformer/self_attention", "Scaled dot-product self-attention", "Transformer", written=True),
         Chapter("book/transformer/multi_head", "Multi-head attention", "Multi-Headed Attention"),
-        Chapter("book/transformer/positional_encoding", "Positional encoding", "Positional Encoding"),
+        Chapter("book/transformer/positional_encoding", "Positional encoding", "Positional Encoding", written=True),
         Chapter("book/transformer/layer_norm", "LayerNorm vs BatchNorm", "Layer normalization"),
         Chapter("book/transformer/encoder_decoder", "The encoder-decoder Transformer", "Encoder-decoder过程"),
         Chapter("book/transformer/output_softmax", "From decoder states to words", "Encoder-decoder过程"),

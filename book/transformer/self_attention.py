@@ -449,9 +449,10 @@ for i, d_k in enumerate(TRAIN_DK):
 axes[0].axhline(math.log(N_VALUES), color="gray", ls=":", lw=1, label=f"chance, ln {N_VALUES}")
 axes[0].set(ylabel="training loss (nats)",
             title=f"Key-value recall, Adam ({len(SEEDS)} seed{'s' if len(SEEDS) > 1 else ''}: mean, band = min–max)")
-axes[1].axhline(math.log(PAIRS), color="gray", ls=":", lw=1)
+axes[1].axhline(math.log(PAIRS), color="gray", ls=":", lw=1, label=f"uniform over {PAIRS} pairs, ln {PAIRS}")
 axes[1].set(xlabel="step", ylabel="attention entropy (nats)")
 axes[0].legend(fontsize=8)
+axes[1].legend(fontsize=8, loc="center right")
 for ax in axes:
     ax.grid(alpha=0.3)
 plt.tight_layout()
