@@ -54,9 +54,9 @@ PARTS: tuple[Part, ...] = (
         Chapter("book/seq2seq/rnn_cnn_transformer", "RNN vs CNN vs Transformer", "RNN/CNN/Tranformer", written=True),
     )),
     Part("Part IV: The Transformer", "book/part4", (
-        Chapter("book/transformer/self_attention", "Scaled dot-product self-attention", "Transformer"),
+        Chapter("book/transformer/self_attention", "Scaled dot-product self-attention", "Transformer", written=True),
         Chapter("book/transformer/multi_head", "Multi-head attention", "Multi-Headed Attention"),
-        Chapter("book/transformer/positional_encoding", "Positional encoding", "Positional Encoding"),
+        Chapter("book/transformer/positional_encoding", "Positional encoding", "Positional Encoding", written=True),
         Chapter("book/transformer/layer_norm", "LayerNorm vs BatchNorm", "Layer normalization", written=True),
         Chapter("book/transformer/encoder_decoder", "The encoder-decoder Transformer", "Encoder-decoder过程"),
         Chapter("book/transformer/output_softmax", "From decoder states to words", "Encoder-decoder过程"),
