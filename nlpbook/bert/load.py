@@ -79,14 +79,15 @@ def checkpoint_to_state_dict(tensors: dict[str, torch.Tensor], model: BertModel)
     if unknown:
         raise InputError(f"tensors has {len(unknown)} unknown tensor(s) for a BertModel: {unknown[:5]} "
                          "(not a BERT checkpoint, or a head this model does not have)")
-    missing = sorted(set(expected) - set(tensors))
-    if missing:
-        raise InputError(f"tensors is missing {len(missing)} tensor(s): {missing[:5]}")
-    for name, (shape, _) in expected.items():
-        if tuple(tensors[name].shape) != tuple(shape):
+    for name, (shape, _) in expected.items():              # shapes first: a checkpoint of another size
+        if name in tensors and tuple(tensors[name].shape) != tuple(shape):
             raise InputError(f"tensors: {name} is {shape_str(tensors[name].shape)} but the config "
                              f"(hidden_size {model.config.hidden_size}, vocab_size {model.config.vocab_size}, "
                              f"...) needs {shape_str(shape)}: a checkpoint of another shape")
+    missing = sorted(set(expected) - set(tensors))
+    if missing:
+        raise InputError(f"tensors is missing {len(missing)} tensor(s): {missing[:5]} (the config has "
+                         f"{model.config.num_hidden_layers} layers)")
     state = {}
     for name, (_, ours) in expected.items():
         if ".attention.self." in name:
