@@ -122,7 +122,9 @@ class BertModel(nn.Module):
                 check_tensor("attention_mask", attention_mask, device=input_ids.device)
                 check_mask_rows("attention_mask", attention_mask, "real token (True) to attend to")
         x = self.embeddings(input_ids, token_type_ids, check=False)               # (B, T, H)
-        mask = None if attention_mask is None else attention_mask[:, None, None, :]  # (B, 1, 1, T): keys
+        mask = None                                       # no padding: no mask (the fused kernel's fast case)
+        if attention_mask is not None and not bool(attention_mask.all()):
+            mask = attention_mask[:, None, None, :]       # (B, 1, 1, T): True at real keys
         layers = self.encoder(x, mask)
         last = layers[-1]
         return BertOutput(last, self.pooler(last), tuple([x] + layers) if output_hidden_states else None)
