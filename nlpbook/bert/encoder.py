@@ -16,7 +16,10 @@ bool, True at real tokens; padding gets exactly zero attention weight.
 """
 from __future__ import annotations
 
+import functools
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..transformer.multi_head import MultiHeadAttention
@@ -25,8 +28,9 @@ from .gelu import gelu_exact, gelu_tanh
 
 __all__ = ["BertLayer", "BertEncoder", "ACTIVATIONS"]
 
-#: ``hidden_act`` of a ``transformers`` config -> our function ("gelu" is the exact erf form).
-ACTIVATIONS = {"gelu": gelu_exact, "gelu_new": gelu_tanh, "gelu_pytorch_tanh": gelu_tanh}
+#: ``hidden_act`` of a ``transformers`` config -> GELU's form ("gelu" is the exact erf form).
+ACTIVATIONS = {"gelu": "none", "gelu_new": "tanh", "gelu_pytorch_tanh": "tanh"}
+_EXPLICIT = {"none": gelu_exact, "tanh": gelu_tanh}
 
 
 class BertLayer(nn.Module):
@@ -41,7 +45,10 @@ class BertLayer(nn.Module):
         self.output = nn.Linear(intermediate_size, hidden_size)              # W_2: I -> H
         self.output_norm = LayerNorm(hidden_size, eps=layer_norm_eps, fast=True)
         self.dropout = nn.Dropout(hidden_dropout)
-        self.activation = ACTIVATIONS[hidden_act]
+        # fast: PyTorch's fused kernel (one pass over (B, T, I); the same function, tests/test_bert_gelu.py);
+        # otherwise the explicit erf / tanh lines of nlpbook.bert.gelu (four or five passes)
+        form = ACTIVATIONS[hidden_act]
+        self.activation = functools.partial(F.gelu, approximate=form) if fast else _EXPLICIT[form]
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """``x`` ``(B, T, H)``, ``mask`` broadcastable to ``(B, h, T, T)`` (True = may attend) -> ``(B, T, H)``. Unchecked."""
