@@ -81,7 +81,8 @@ def main(argv=None) -> int:
     print(f"transformers attention implementation: {theirs.config._attn_implementation}")
     tok = WordPieceTokenizer.from_minilm()
     sentences = corpus(max(args.sentences, 2000))
-    print(f"{'forward (no grad)':20s} {'B':>3s} {'T':>4s} {'ours ms':>9s} {'theirs ms':>9s} {'ratio':>6s} {'range':>11s}")
+    print(f"{'forward (no grad)':20s} {'B':>3s} {'T':>4s} {'ours ms':>9s} {'theirs ms':>9s} "
+          f"{'ratio':>6s} {'range':>11s}")
     for B, T in (QUICK_SIZES if args.quick else SIZES):
         b = make_batch(tok, sentences, B, T, device)
         hf = dict(b, attention_mask=b["attention_mask"].long())

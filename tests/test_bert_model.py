@@ -105,7 +105,8 @@ def test_the_loader_names_what_is_wrong(folder):
     with pytest.raises(InputError, match=r"unknown .*cls\.predictions\.bias"):
         checkpoint_to_state_dict(dict(tensors) | {"cls.predictions.bias": torch.zeros(30522)}, model)
     bad = dict(tensors) | {"encoder.layer.0.intermediate.dense.weight": torch.zeros(1536, 385)}
-    with pytest.raises(InputError, match=r"encoder\.layer\.0\.intermediate\.dense\.weight is \(1536, 385\).*\(1536, 384\)"):
+    with pytest.raises(InputError,
+                       match=r"encoder\.layer\.0\.intermediate\.dense\.weight is \(1536, 385\).*\(1536, 384\)"):
         checkpoint_to_state_dict(bad, model)
     # a checkpoint of another size altogether: MiniLM into a BERT-base
     with torch.device("meta"):

@@ -51,7 +51,10 @@ class BertLayer(nn.Module):
         self.activation = functools.partial(F.gelu, approximate=form) if fast else _EXPLICIT[form]
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """``x`` ``(B, T, H)``, ``mask`` broadcastable to ``(B, h, T, T)`` (True = may attend) -> ``(B, T, H)``. Unchecked."""
+        """``x`` ``(B, T, H)`` -> ``(B, T, H)``. Unchecked.
+
+        ``mask`` broadcastable to ``(B, h, T, T)``, True = may attend (``None``: every token).
+        """
         attn = self.attention
         q = attn.project_query(x)                                          # (B, h, T, d_k)
         k, v = attn.project_key_value(x, x)                                # (B, h, T, d_k) each

@@ -6,7 +6,7 @@ with $\Phi$ the standard normal CDF. Its origin: multiply $x$ by a random mask
 $m \sim \mathrm{Bernoulli}(\Phi(x))$ (keep $x$ more often the larger it is); the expectation is
 $\mathbb{E}[x\,m] = x\,\Phi(x)$. The original BERT code used the tanh approximation
 
-$$\mathrm{GELU}_{\tanh}(x) = \frac{x}{2}\left(1 + \tanh\!\left(\sqrt{2/\pi}\,\left(x + 0.044715\,x^3\right)\right)\right)$$
+$$\mathrm{GELU}_{\tanh}(x) = \frac{x}{2}\Big(1 + \tanh\big(\sqrt{2/\pi}\,(x + 0.044715\,x^3)\big)\Big)$$
 
 (``transformers``' ``hidden_act="gelu"`` is the exact form, ``"gelu_new"`` the tanh form).
 Elementwise: any shape in, the same shape out.

@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import nn
 
-from ..validate import InputError, check_choice, check_mask, check_mask_rows, check_number, check_positive, check_tensor, check_type
+from ..validate import (InputError, check_choice, check_mask, check_mask_rows, check_number, check_positive,
+                        check_tensor, check_type)
 from .embeddings import BertEmbeddings
 from .encoder import ACTIVATIONS, BertEncoder
 

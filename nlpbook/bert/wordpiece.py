@@ -4,7 +4,8 @@ r"""The uncased BERT WordPiece tokenizer: basic tokenization, then greedy longes
    newline, carriage return); every whitespace character (``\t \n \r`` and category ``Zs``)
    becomes a space.
 2. **CJK**: put spaces around every CJK ideograph, so each is a word of its own.
-3. **Lower-case and strip accents**: letter by letter (``Σ`` -> ``σ`` even word-finally), Unicode NFD, drop the combining marks
+3. **Lower-case and strip accents**: letter by letter (``Σ`` -> ``σ`` even word-finally),
+   Unicode NFD, drop the combining marks
    (category ``Mn``): ``"Café" -> "cafe"``.
 4. **Split** on whitespace, and around every punctuation character (ASCII ``!"#$%&'()*+,-./``
    ``:;<=>?@[\]^_`{|}~`` and every category ``P*``), each punctuation mark a word of its own.
