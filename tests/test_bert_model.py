@@ -136,3 +136,23 @@ def test_dropout_acts_in_training_only():
     assert torch.equal(model(ids).pooler_output, model(ids).pooler_output)
     model.train()
     assert not torch.equal(model(ids).pooler_output, model(ids).pooler_output)
+
+
+def test_the_package_imports_only_core_data_and_transformer():
+    """nlpbook.bert runs on nlpbook's core, data and transformer modules, torch and safetensors: no transformers."""
+    import ast
+    import pathlib
+    allowed_relative = {"validate", "data", "transformer", "bert"}
+    allowed_absolute = {"__future__", "torch", "safetensors", "json", "os", "re", "math", "functools",
+                        "unicodedata", "dataclasses"}
+    for path in pathlib.Path(__file__).parents[1].joinpath("nlpbook", "bert").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                top = (node.module or "").split(".")[0]
+                assert node.level == 1 and top in {"gelu", "embeddings", "encoder", "model", "load", "wordpiece",
+                                                   "sizes"} or node.level == 2 and top in allowed_relative, \
+                    f"{path.name}: from {'.' * node.level}{node.module}"
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+                for name in names:
+                    assert name.split(".")[0] in allowed_absolute, f"{path.name}: import {name}"
