@@ -25,6 +25,11 @@ import torch
 from torch import nn
 
 from nlpbook import train
+from nlpbook.bert.gelu import gelu
+from nlpbook.bert.load import checkpoint_to_state_dict, load_bert
+from nlpbook.bert.model import BertConfig, BertModel
+from nlpbook.bert.sizes import parameter_counts
+from nlpbook.bert.wordpiece import WordPieceTokenizer, basic_tokenize, load_vocab
 from nlpbook.compare.conv import ConvStack, receptive_field
 from nlpbook.compare.cost import loglog_slope, step_cost
 from nlpbook.compare.dependency import gradient_support, recurrent_graph, stack_graph
@@ -651,6 +656,86 @@ def _transformer_apis():
     return apis
 
 
+def _bert_apis(tmp_root):
+    apis = []
+    torch.manual_seed(0)
+    PROB = [-0.1, 1.0, NAN, "0.1"]
+    small = dict(vocab_size=20, hidden_size=8, num_hidden_layers=2, num_attention_heads=2, intermediate_size=16,
+                 max_position_embeddings=8)
+    model = BertModel(BertConfig(**small)).eval()
+    ids = lambda: torch.randint(0, 20, (2, 5), generator=torch.Generator().manual_seed(0))  # noqa: E731
+    apis.append(Api("BertModel.forward", lambda **k: model(**k),
+                    lambda: {"input_ids": ids(), "attention_mask": _mask(2, 5), "token_type_ids": torch.tensor(
+                        [[0, 0, 0, 1, 1], [0, 0, 1, 1, 1]])},
+                    tensors={"input_ids": ["rank+", "rank-", "empty0", "empty1", "float", "neg", "big", "list"],
+                             "attention_mask": ["rank-", "grow0", "grow1", "intmask", "norow", "list"],
+                             "token_type_ids": ["rank-", "grow0", "grow1", "float", "neg", "big", "list"]},
+                    values={"input_ids": [("longer than max_position_embeddings",
+                                           lambda: torch.zeros(2, 9, dtype=torch.long))],
+                            "output_hidden_states": ["yes"]}, vocab=20))
+    apis.append(Api("BertModel()", BertModel, lambda: {"config": BertConfig(**small)},
+                    values={"config": [None, small], "fast": [1]}))
+    apis.append(Api("BertConfig()", BertConfig, lambda: dict(small),
+                    scalars={"hidden_size": POS_INT + [7], "num_hidden_layers": POS_INT, "vocab_size": POS_INT,
+                             "num_attention_heads": POS_INT, "max_position_embeddings": POS_INT,
+                             "type_vocab_size": POS_INT, "hidden_dropout_prob": PROB,
+                             "attention_probs_dropout_prob": PROB, "layer_norm_eps": POS_FLOAT},
+                    values={"hidden_act": ["relu", None]},
+                    also={"hidden_size": ["num_attention_heads"], "num_attention_heads": ["hidden_size"]}))
+    apis.append(Api("gelu", gelu, lambda: {"x": _f(3, 4)}, tensors={"x": ["int", "list"]},
+                    values={"approximate": ["erf", None]}))
+    apis.append(Api("parameter_counts", parameter_counts, lambda: {"config": BertConfig(**small)},
+                    values={"config": [None, small]}))
+    vocab = {t: i for i, t in enumerate(WordPieceTokenizer.SPECIALS + ("hello", "world", "##s"))}
+    path = os.path.join(tmp_root, "bert-vocab.txt")
+    os.makedirs(tmp_root, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(vocab) + "\n")
+    apis.append(Api("load_vocab", load_vocab, lambda: {"path": path},
+                    values={"path": [os.path.join(tmp_root, "nothing.txt"), 3]}))
+    apis.append(Api("WordPieceTokenizer()", WordPieceTokenizer, lambda: {"vocab": dict(vocab)},
+                    scalars={"max_input_chars_per_word": POS_INT, "max_length": POS_INT + [2]},
+                    values={"vocab": [{"hello": 0}, 3]}))
+    tok = WordPieceTokenizer(vocab)
+    apis.append(Api("WordPieceTokenizer.encode", tok.encode, lambda: {"text": "hello worlds", "pair": "world"},
+                    scalars={"max_length": POS_INT + [3]}, values={"text": [None, 3], "pair": [3]}))
+    apis.append(Api("WordPieceTokenizer.batch", tok.batch, lambda: {"texts": ["hello", "world"], "pairs": ["a", "b"]},
+                    scalars={"max_length": POS_INT + [3]}, values={"texts": [[], "hello", None], "pairs": [["a"], 3]}))
+    apis.append(Api("basic_tokenize", basic_tokenize, lambda: {"text": "Hello, world"},
+                    values={"text": [None, b"bytes"]}))
+    tensors = {k: v.detach().clone() for k, v in _bert_checkpoint_names(model).items()}
+    apis.append(Api("checkpoint_to_state_dict", checkpoint_to_state_dict,
+                    lambda: {"tensors": dict(tensors), "model": model},
+                    values={"tensors": [[], ("a missing tensor", lambda: {k: v for k, v in tensors.items()
+                                                                          if "layer.1.output.dense.bias" not in k}),
+                                        ("an unknown tensor", lambda: tensors | {"cls.bias": torch.zeros(3)}),
+                                        ("a wrong shape", lambda: tensors | {"pooler.dense.bias": torch.zeros(9)})],
+                            "model": [None]}))
+    apis.append(Api("load_bert", load_bert, None,
+                    values={"folder": [os.path.join(tmp_root, "no-such-folder"), 3]}))
+    return apis
+
+
+def _bert_checkpoint_names(model):
+    """``model``'s weights under transformers' names (the inverse of the loader's name map)."""
+    out = {}
+    for name, t in model.state_dict().items():
+        if ".attention.in_proj_" in name:
+            prefix, kind = name.split(".attention.in_proj_")
+            for part, chunk in zip(("query", "key", "value"), t.chunk(3)):
+                out[f"{prefix}.attention.self.{part}.{kind}"] = chunk
+            continue
+        for ours, theirs in ((".attention.out_proj.", ".attention.output.dense."),
+                             (".attention_norm.", ".attention.output.LayerNorm."),
+                             (".intermediate.", ".intermediate.dense."), (".output.", ".output.dense."),
+                             (".output_norm.", ".output.LayerNorm.")):
+            if ours in name:
+                name = name.replace(ours, theirs)
+                break
+        out[name] = t
+    return out
+
+
 def _data_apis(tmp_root):
     apis = []
     tokens = [["a", "b", "a"], ["c", "a"]]
@@ -749,7 +834,7 @@ def _mentions(message: str, names) -> bool:
 
 def sweep(tmp_root: str):
     apis = (_rnn_apis() + _lm_apis() + _task_apis() + _optim_apis() + _compare_apis() + _word2vec_apis()
-            + _transformer_apis() + _seq2seq_experiment_apis() + _data_apis(tmp_root))
+            + _transformer_apis() + _seq2seq_experiment_apis() + _bert_apis(tmp_root) + _data_apis(tmp_root))
     results = {"clear": [], "obscure": [], "silent": []}
     broken_good = []
     for api in apis:
