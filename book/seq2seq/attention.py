@@ -106,8 +106,8 @@ BOOTSTRAP = run.profile.pick(smoke=100, book=1000)            # paired bootstrap
 #
 # $$
 # \begin{aligned}
-# \text{additive (Bahdanau et al. 2015, the seed's):}\quad & u_t^i = v^\top \tanh(W_1 h^i + W_2 H^t),
-# \quad W_1 \in \mathbb{R}^{A \times K},\ W_2 \in \mathbb{R}^{A \times Q},\ v \in \mathbb{R}^A \\
+# \text{additive (Bahdanau et al. 2015, the seed's):}\quad & u_t^i = v^\top \tanh(W_1 h^i + W_2 H^t), \\
+# & W_1 \in \mathbb{R}^{A \times K},\ W_2 \in \mathbb{R}^{A \times Q},\ v \in \mathbb{R}^A \\
 # \text{dot (Luong et al. 2015):}\quad & u_t^i = {H^t}^\top h^i \quad (K = Q) \\
 # \text{general (Luong et al. 2015):}\quad & u_t^i = {H^t}^\top W h^i, \quad W \in \mathbb{R}^{Q \times K}
 # \end{aligned}

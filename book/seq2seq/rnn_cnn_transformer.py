@@ -124,8 +124,8 @@ REPEATS = run.profile.pick(smoke=3, book=5)
 # $$
 # \begin{aligned}
 # R &= 1 + \sum_{\ell=1}^{L} (k-1)\, r_\ell, \\
-# R_{\text{plain}} &= 1 + L(k-1) \quad (r_\ell = 1), \qquad
-# R_{\text{dilated}} = 1 + (k-1)(2^L - 1) \quad (r_\ell = 2^{\ell-1}).
+# R_{\text{plain}} &= 1 + L(k-1) \quad (r_\ell = 1), \\
+# R_{\text{dilated}} &= 1 + (k-1)(2^L - 1) \quad (r_\ell = 2^{\ell-1}).
 # \end{aligned}
 # $$
 #
