@@ -17,3 +17,14 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(saved)
+
+
+@pytest.fixture
+def dev():
+    """Run the test under the device audit; yields the simulated run.device (``cpu:0``)."""
+    from nlpbook import device_audit
+
+    assert not device_audit.is_enabled(), "a previous test left the audit on"
+    with device_audit.device_audit() as device:
+        yield device
+    assert not device_audit.is_enabled()

@@ -5,18 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from nlpbook import device_audit
 from nlpbook.device_audit import on_run_device
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture
-def dev():
-    assert not device_audit.is_enabled(), "a previous test left the audit on"
-    with device_audit.device_audit() as device:
-        yield device
-    assert not device_audit.is_enabled()
 
 
 @pytest.mark.parametrize("fast", [True, False])

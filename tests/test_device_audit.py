@@ -19,14 +19,6 @@ from nlpbook import device_audit
 from nlpbook.device_audit import ComputedOnCPUError, DeviceMismatchError, on_run_device
 
 
-@pytest.fixture
-def dev():
-    assert not device_audit.is_enabled(), "a previous test left the audit on"
-    with device_audit.device_audit() as device:
-        yield device
-    assert not device_audit.is_enabled()
-
-
 def test_setup_switches_the_audit_on_only_when_asked(monkeypatch):
     monkeypatch.delenv(device_audit.AUDIT_ENV_VAR, raising=False)
     monkeypatch.delenv("NLPBOOK_DEVICE", raising=False)

@@ -6,18 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nlpbook import device_audit
 from nlpbook.device_audit import on_run_device
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture
-def dev():
-    assert not device_audit.is_enabled(), "a previous test left the audit on"
-    with device_audit.device_audit() as device:
-        yield device
-    assert not device_audit.is_enabled()
 
 
 def test_attention_and_layers_follow_the_device(dev):
