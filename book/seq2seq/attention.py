@@ -102,14 +102,15 @@ BOOTSTRAP = run.profile.pick(smoke=100, book=1000)            # paired bootstrap
 #
 # $c^t$ is a convex combination of the encoder states: it lies in their convex hull, and it
 # changes with $t$, so the decoder gets a different view of the source at every step instead
-# of the one vector $c$ of {doc}`seq2seq`. Three scores:
+# of the one vector $c$ of {doc}`seq2seq`. Three scores: the seed's additive one (Bahdanau et al.
+# 2015), and the dot and general scores of Luong et al. (2015):
 #
 # $$
 # \begin{aligned}
-# \text{additive (Bahdanau et al. 2015, the seed's):}\quad & u_t^i = v^\top \tanh(W_1 h^i + W_2 H^t), \\
+# \text{additive (the seed's):}\quad & u_t^i = v^\top \tanh(W_1 h^i + W_2 H^t), \\
 # & W_1 \in \mathbb{R}^{A \times K},\ W_2 \in \mathbb{R}^{A \times Q},\ v \in \mathbb{R}^A \\
-# \text{dot (Luong et al. 2015):}\quad & u_t^i = {H^t}^\top h^i \quad (K = Q) \\
-# \text{general (Luong et al. 2015):}\quad & u_t^i = {H^t}^\top W h^i, \quad W \in \mathbb{R}^{Q \times K}
+# \text{dot:}\quad & u_t^i = {H^t}^\top h^i \quad (K = Q) \\
+# \text{general:}\quad & u_t^i = {H^t}^\top W h^i, \quad W \in \mathbb{R}^{Q \times K}
 # \end{aligned}
 # $$
 #
