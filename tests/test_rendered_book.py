@@ -74,7 +74,9 @@ const done = arguments[arguments.length - 1];
 const started = Date.now();
 (function poll() {
   const mj = window.MathJax;
-  if (mj && mj.startup && mj.startup.promise) {
+  if (document.readyState !== "complete" || location.href === "about:blank") {
+    setTimeout(poll, 50);            // the page is still loading: its scripts may not be there yet
+  } else if (mj && mj.startup && mj.startup.promise) {
     mj.startup.promise.then(() => done(mj.version || "loaded"), e => done("error: " + e));
   } else if (!document.querySelector("script[src*='mathjax' i]") || Date.now() - started > 60000) {
     done(mj ? "never started" : null);
