@@ -53,6 +53,9 @@ $(MATHJAX_DIR)/tex-chtml-full.js:
 	@bash tools/vendor_mathjax.sh $(MATHJAX_VERSION) $(MATHJAX_DIR)
 
 book: install
+	@# Sphinx re-reads only the notebooks whose file changed, so a page could keep outputs of an older
+	@# nlpbook or another profile: drop its saved state and execute every notebook, every time.
+	rm -rf _build/.doctrees _build/jupyter_execute _build/html
 	NLPBOOK_PROFILE=$(PROFILE) NLPBOOK_PROGRESS=0 $(VENV)/bin/jupyter-book build . -W -n --keep-going --builder html
 	@echo "Rendered: _build/html/index.html"
 
