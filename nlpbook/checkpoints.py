@@ -23,11 +23,9 @@ the model is trained again and the checkpoint rewritten.
 """
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import os
-import time
 import warnings
 from typing import Callable
 
@@ -35,7 +33,7 @@ import torch
 from safetensors.torch import load as safetensors_load
 from safetensors.torch import save as safetensors_save
 
-from .data.cache import atomic_write_bytes, data_root, sha256_hex
+from .data.cache import DamagedEntry, data_root, read_verified, sha256_hex, write_verified
 from .validate import InputError, check_type
 
 __all__ = ["FORMAT_VERSION", "fingerprint", "code_fingerprint", "checkpoint_key", "checkpoint_paths",
@@ -101,42 +99,26 @@ def save_checkpoint(model: torch.nn.Module, name: str, key: str, parts: dict, in
     state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     data = safetensors_save(state)
     info_json = json.loads(_json("info", info or {}))
-    atomic_write_bytes(weights_path, data)
-    manifest = {"name": name, "key": key, "parts": parts, "bytes": len(data), "sha256": sha256_hex(data),
-                "info": info_json, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    atomic_write_bytes(manifest_path, json.dumps(manifest, indent=1).encode("utf-8"))
+    write_verified(weights_path, manifest_path, data, {"name": name, "key": key, "parts": parts, "info": info_json})
     return weights_path
 
 
 def load_checkpoint(model: torch.nn.Module, name: str, key: str) -> dict | None:
     """Load the checkpoint into ``model`` and return its manifest, or ``None`` (and warn) if absent/bad."""
     weights_path, manifest_path = checkpoint_paths(name, key)
-    if not os.path.exists(weights_path) and not os.path.exists(manifest_path):
-        return None
-    problem = None
     try:
-        with open(manifest_path, encoding="utf-8") as f:
-            manifest = json.load(f)
-        with open(weights_path, "rb") as f:
-            data = f.read()
-        if manifest.get("key") != key:
-            problem = "its manifest belongs to another key"
-        elif len(data) != manifest.get("bytes"):
-            problem = f"size {len(data)} != {manifest.get('bytes')} in the manifest"
-        elif sha256_hex(data) != manifest.get("sha256"):
-            problem = "sha256 does not match the manifest"
-        else:
-            state = safetensors_load(data)
-            expected = {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
-            found = {k: (tuple(v.shape), v.dtype) for k, v in state.items()}
-            if found != expected:
-                diff = sorted(map(str, set(found.items()) ^ set(expected.items())))[:3]
-                problem = f"its tensors do not fit the model (stale; first differences: {diff})"
-            else:
-                model.load_state_dict(state, strict=True)
-    except (OSError, ValueError, AttributeError, RuntimeError) as err:
-        problem = f"unreadable ({type(err).__name__}: {err})"
-    if problem:
+        found = read_verified(weights_path, manifest_path, key)
+        if found is None:
+            return None
+        data, manifest = found
+        state = safetensors_load(data)
+        expected = {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
+        got = {k: (tuple(v.shape), v.dtype) for k, v in state.items()}
+        if got != expected:
+            diff = sorted(map(str, set(got.items()) ^ set(expected.items())))[:3]
+            raise DamagedEntry(f"its tensors do not fit the model (stale; first differences: {diff})")
+        model.load_state_dict(state, strict=True)
+    except (DamagedEntry, RuntimeError, ValueError) as problem:
         warnings.warn(f"checkpoint {os.path.basename(weights_path)} is not usable ({problem}); training again",
                       RuntimeWarning, stacklevel=3)
         return None

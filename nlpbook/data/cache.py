@@ -78,46 +78,69 @@ def entry_paths(name: str, version: int, params: dict) -> tuple[str, str]:
     return os.path.join(root, key + ".txt"), os.path.join(root, key + ".json")
 
 
-def read_entry(name: str, version: int, params: dict) -> str | None:
-    """The cached text if the entry exists and matches its manifest, else ``None``.
+class DamagedEntry(ValueError):
+    """A data file and its manifest that do not agree (the message says how)."""
 
-    Returns ``None`` (and warns) for a damaged entry: missing data, wrong size, wrong sha256,
-    an unreadable manifest, or a manifest written for another key.
+
+def write_verified(data_path: str, manifest_path: str, data: bytes, manifest: dict) -> None:
+    """Write ``data``, then ``manifest`` with its byte count and sha256 added, each atomically.
+
+    Data first: a manifest never points at data that is not there yet. The checkpoint cache
+    (:mod:`nlpbook.checkpoints`) stores its safetensors files the same way.
     """
-    data_path, manifest_path = entry_paths(name, version, params)
+    atomic_write_bytes(data_path, data)
+    manifest = {**manifest, "bytes": len(data), "sha256": sha256_hex(data),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    atomic_write_bytes(manifest_path, json.dumps(manifest, indent=1, default=str).encode("utf-8"))
+
+
+def read_verified(data_path: str, manifest_path: str, key: str) -> tuple[bytes, dict] | None:
+    """``(data, manifest)`` if both files exist and agree, ``None`` if neither exists.
+
+    Raises :class:`DamagedEntry` for missing data, a wrong size, a wrong sha256, an unreadable
+    manifest, or a manifest written for another ``key``.
+    """
     if not os.path.exists(manifest_path) and not os.path.exists(data_path):
         return None
-    problem = None
     try:
         with open(manifest_path, encoding="utf-8") as f:
             manifest = json.load(f)
         with open(data_path, "rb") as f:
             data = f.read()
-        if manifest.get("key") != cache_key(name, version, params):
-            problem = "manifest belongs to another entry"
-        elif len(data) != manifest.get("bytes"):
-            problem = f"size {len(data)} != {manifest.get('bytes')} in the manifest"
-        elif sha256_hex(data) != manifest.get("sha256"):
-            problem = "sha256 does not match the manifest"
+        if manifest.get("key") != key:
+            raise DamagedEntry("its manifest belongs to another entry")
+        if len(data) != manifest.get("bytes"):
+            raise DamagedEntry(f"size {len(data)} != {manifest.get('bytes')} in the manifest")
+        if sha256_hex(data) != manifest.get("sha256"):
+            raise DamagedEntry("sha256 does not match the manifest")
+    except DamagedEntry:
+        raise
     except (OSError, ValueError, AttributeError) as err:
-        problem = f"unreadable ({type(err).__name__}: {err})"
-    if problem:
+        raise DamagedEntry(f"unreadable ({type(err).__name__}: {err})") from err
+    return data, manifest
+
+
+def read_entry(name: str, version: int, params: dict) -> str | None:
+    """The cached text if the entry exists and matches its manifest, else ``None``.
+
+    Returns ``None`` (and warns) for a damaged entry (see :func:`read_verified`).
+    """
+    data_path, manifest_path = entry_paths(name, version, params)
+    try:
+        found = read_verified(data_path, manifest_path, cache_key(name, version, params))
+    except DamagedEntry as problem:
         warnings.warn(f"nlpbook cache entry {os.path.basename(data_path)} is damaged ({problem}); rebuilding it",
                       RuntimeWarning, stacklevel=3)
         return None
-    return data.decode("utf-8")
+    return None if found is None else found[0].decode("utf-8")
 
 
 def write_entry(name: str, version: int, params: dict, text: str) -> None:
-    """Write the data file, then its manifest, each atomically (data first: a manifest never
-    points at data that is not there yet)."""
+    """Write the data file, then its manifest, each atomically."""
     data_path, manifest_path = entry_paths(name, version, params)
-    data = text.encode("utf-8")
-    atomic_write_bytes(data_path, data)
-    manifest = {"key": cache_key(name, version, params), "name": name, "format_version": version,
-                "params": params, "bytes": len(data), "sha256": sha256_hex(data),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    atomic_write_bytes(manifest_path, json.dumps(manifest, indent=1, default=str).encode("utf-8"))
+    write_verified(data_path, manifest_path, text.encode("utf-8"),
+                   {"key": cache_key(name, version, params), "name": name, "format_version": version,
+                    "params": params})
 
 
 def cached_text(name: str, version: int, params: dict, build: Callable[[], str]) -> str:
