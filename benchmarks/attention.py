@@ -29,14 +29,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 
 import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from nlpbook.timing import measure  # noqa: E402
+from nlpbook.timing import measure_interleaved  # noqa: E402
 from nlpbook.transformer.layers import EncoderLayer  # noqa: E402
 from nlpbook.transformer.model import Transformer  # noqa: E402
 from nlpbook.transformer.multi_head import MultiHeadAttention  # noqa: E402
@@ -46,15 +45,9 @@ QUICK_SIZES = [(4, 32, 64, 4)]
 
 
 def alternate(fns: dict, repeats: int, warmup: int, device) -> dict:
-    """Median seconds per call of each function, sampled in turn (a, b, a, b, ...)."""
-    for fn in fns.values():
-        measure(fn, repeats=1, warmup=warmup, device=device)
-    samples = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            samples[name].append(measure(fn, repeats=1, warmup=0, device=device).median)
-    return {name: statistics.median(s) for name, s in samples.items()} | {
-        f"{name} spread": (max(s) - min(s)) / statistics.median(s) for name, s in samples.items()}
+    """Median seconds per call of each function, sampled in turn (a, b, a, b, ...), and each one's spread."""
+    timings = measure_interleaved(fns, rounds=repeats, warmup=warmup, device=device)
+    return {name: t.median for name, t in timings.items()} | {f"{name} spread": t.spread for name, t in timings.items()}
 
 
 def train_step(module, call):

@@ -15,12 +15,7 @@ PAIRS = [("ein Hund", "a dog"), ("eine Katze", "a cat"), ("der Hund schläft", "
          ("die Katze isst", "the cat eats"), ("ein Hund isst", "a dog eats"), ("eine Katze schläft", "a cat sleeps")]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
