@@ -497,7 +497,7 @@ def train_gensim(sg, config, corpus=sentences):
 
 
 questions, ws353, simlex = analogy_questions(), wordsim353(), simlex999()
-summary, vectors = {}, {}
+summary, vectors, analogies = {}, {}, {}
 
 
 def score(name, matrix, seconds=None, raw_words=None):
@@ -507,7 +507,7 @@ def score(name, matrix, seconds=None, raw_words=None):
                      "WS-353 ρ": ws.spearman, "WS-353 coverage": ws.coverage,
                      "SimLex ρ": sl.spearman, "SimLex coverage": sl.coverage,
                      "train (s)": seconds, "words/s": raw_words / seconds if seconds else None}
-    vectors[name] = matrix
+    vectors[name], analogies[name] = matrix, analogy
     return analogy
 
 
@@ -586,8 +586,8 @@ nlpbook.table(list(summary.values()),
 # "–" where no question of the section is covered):
 
 # %% tags=["remove-input"]
-ours_sections = evaluate.analogy_accuracy(vectors["nlpbook skip-gram"], vocab.stoi, questions).sections
-gensim_sections_ours = evaluate.analogy_accuracy(vectors["gensim skip-gram"], vocab.stoi, questions).sections
+ours_sections = analogies["nlpbook skip-gram"].sections       # scored above, not again
+gensim_sections_ours = analogies["gensim skip-gram"].sections
 section_rows = []
 for section, item in ours_sections.items():
     glove_item = glove_analogy.sections[section]
