@@ -20,6 +20,7 @@ reported as their median and range. ::
 """
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from dataclasses import dataclass
@@ -77,6 +78,23 @@ def _synchronise(device) -> None:
 def _check_counts(**counts: tuple[int, int]) -> None:
     for name, (value, least) in counts.items():
         check_number(name, value, low=least, integer=True, what=f"an int >= {least}")
+
+
+@contextlib.contextmanager
+def cpu_threads(count: int):
+    """Run the ``with`` block on ``count`` CPU threads (torch's intra-op pool), then restore the count.
+
+    A timing that should measure the work, not how a machine's thread pool splits small matrices,
+    runs on one thread: with many cores the per-call overhead then stops hiding the work, so a
+    slope fitted on a 64-core server and on a 2-core laptop measures the same thing.
+    """
+    check_number("count", count, low=1, integer=True, what="an int >= 1")
+    saved = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
 
 
 def measure(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1, number: int = 1,

@@ -13,10 +13,10 @@ import torch  # noqa: E402
 def one_thread():
     """Tiny tensors gain nothing from intra-op threads; on a busy machine each op then pays a thread
     hand-off of milliseconds. Tests of small float64 checks use one thread (restored afterwards)."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+    from nlpbook.timing import cpu_threads
+
+    with cpu_threads(1):
+        yield
 
 
 @pytest.fixture

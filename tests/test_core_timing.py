@@ -69,3 +69,24 @@ def test_paired_ratio_checks():
         paired_ratio(Timing((1.0,)), Timing((1.0, 2.0)))
     with pytest.raises(TypeError):
         paired_ratio((1.0,), Timing((1.0,)))
+
+
+from nlpbook.timing import cpu_threads
+
+
+def test_cpu_threads_sets_and_restores_even_on_error():
+    import torch
+
+    saved = torch.get_num_threads()
+    with pytest.raises(RuntimeError, match="inside"):
+        with cpu_threads(1):
+            assert torch.get_num_threads() == 1
+            raise RuntimeError("inside")
+    assert torch.get_num_threads() == saved
+
+
+@pytest.mark.parametrize("count", [0, -2, 1.5, "2"])
+def test_cpu_threads_rejects_bad_counts(count):
+    with pytest.raises(ValueError, match="count"):
+        with cpu_threads(count):
+            pass
