@@ -53,10 +53,9 @@ $(MATHJAX_DIR)/tex-chtml-full.js:
 	@bash tools/vendor_mathjax.sh $(MATHJAX_VERSION) $(MATHJAX_DIR)
 
 book: install
-	@# Sphinx re-reads only the notebooks whose file changed, so a page could keep outputs of an older
-	@# nlpbook or another profile: drop its saved state and execute every notebook, every time.
-	rm -rf _build/.doctrees _build/jupyter_execute _build/html
-	NLPBOOK_PROFILE=$(PROFILE) NLPBOOK_PROGRESS=0 $(VENV)/bin/jupyter-book build . -W -n --keep-going --builder html
+	@# Executes a notebook again only when it, nlpbook, the profile, a setting or a data package changed
+	@# (tools/execute_book.py keys each executed copy); FORCE=1 executes every notebook.
+	NLPBOOK_PROFILE=$(PROFILE) $(PY) tools/execute_book.py --profile $(PROFILE) $(if $(FORCE),--force)
 	@echo "Rendered: _build/html/index.html"
 
 test: install
