@@ -116,9 +116,11 @@ PROBE_STEPS = run.profile.pick(smoke=100, book=500)
 # \mathrm{GELU}'(x) = \Phi(x) + x\,\varphi(x), \qquad \varphi(x) = \frac{e^{-x^2/2}}{\sqrt{2\pi}} .
 # $$
 #
-# Unlike ReLU's, this derivative is smooth, exceeds 1 just above $x = \sqrt2$ (it peaks at
-# $x=\sqrt2$, value $\Phi(\sqrt 2) + \sqrt2\varphi(\sqrt2) \approx 1.129$) and is negative for
-# $x < -0.75$ or so: GELU is not monotone; its minimum is at $x \approx -0.75$, value $\approx -0.17$.
+# Unlike ReLU's, this derivative is smooth. Because $\Phi(-x) = 1 - \Phi(x)$,
+# $\mathrm{GELU}(x) - \mathrm{GELU}(-x) = x$, so $\mathrm{GELU}'(x) + \mathrm{GELU}'(-x) = 1$: the derivative is
+# negative exactly for $x$ below GELU's minimum ($x \approx -0.75$, value $\approx -0.17$; GELU is not
+# monotone) and, mirrored, above 1 for every $x$ above $+0.75$. Its largest value is at $x = \sqrt2$,
+# where $\mathrm{GELU}''(x) = \varphi(x)(2 - x^2)$ vanishes: $\Phi(\sqrt 2) + \sqrt2\varphi(\sqrt2) \approx 1.129$.
 #
 # **The tanh approximation.** Approximate $\Phi(x) \approx \frac12\big(1 + \tanh(a x + b x^3)\big)$,
 # an odd function around $\frac12$ as $\Phi - \frac12$ is. Expanding both sides at $0$,
@@ -213,6 +215,10 @@ g, d = gelu_exact(x), gelu_derivative(x)
 x_min, g_min = x[g.argmin()].item(), g.min().item()
 x_peak, d_peak = x[d.argmax()].item(), d.max().item()
 assert abs(x_peak - math.sqrt(2)) < 1e-4 and 1.12 < d_peak < 1.14 and -0.18 < g_min < -0.16
+# GELU(x) - GELU(-x) = x, hence GELU'(x) + GELU'(-x) = 1 (the grid is symmetric: x.flip(0) = -x)
+assert (g - g.flip(0) - x).abs().max() < 1e-14 and (d + d.flip(0) - 1).abs().max() < 1e-14
+above_one = x[d > 1].min().item()                        # where the slope first exceeds 1
+assert abs(above_one + x_min) < 1e-3
 
 # %% tags=["remove-input"]
 from IPython.display import Markdown
@@ -224,8 +230,8 @@ Markdown(f"Both forms agree with `F.gelu` to float64 rounding on {GRID_POINTS:,}
          f"`F.gelu(approximate=\"none\")` by at most {tf_vs_exact:.1e} (float64; {tf_vs_exact32:.1e} in float32) "
          f"and from the tanh form by up to {tf_vs_tanh:.2e}: **it is the exact erf form**, the one BERT's "
          f"released TensorFlow code uses, not the tanh formula the seed prints above it. GELU's minimum is "
-         f"{g_min:.4f} at $x = {x_min:.4f}$, and its slope peaks at {d_peak:.4f} at $x = {x_peak:.4f}$ "
-         f"($\\sqrt2 = {math.sqrt(2):.4f}$).")
+         f"{g_min:.4f} at $x = {x_min:.4f}$; its slope exceeds 1 from $x = {above_one:.4f}$ on and peaks at "
+         f"{d_peak:.4f} at $x = {x_peak:.4f}$ ($\\sqrt2 = {math.sqrt(2):.4f}$).")
 
 # %% [markdown]
 # **The tanh form's error, and where 0.044715 comes from.** On the same grid: the largest
