@@ -228,8 +228,9 @@ nlpbook.table(list(parity.values()), formats={c: "{:.1e}" for c in list(parity["
 Markdown(f"Both forms agree with `F.gelu` to float64 rounding on {GRID_POINTS:,} points, and so do the "
          f"gradients (autograd and analytic). The seed's TensorFlow snippet, ported line by line, differs from "
          f"`F.gelu(approximate=\"none\")` by at most {tf_vs_exact:.1e} (float64; {tf_vs_exact32:.1e} in float32) "
-         f"and from the tanh form by up to {tf_vs_tanh:.2e}: **it is the exact erf form**, the one BERT's "
-         f"released TensorFlow code uses, not the tanh formula the seed prints above it. GELU's minimum is "
+         f"and from the tanh form by up to {tf_vs_tanh:.2e}: **it is the exact erf form**, as in the first "
+         f"release of Google's BERT code (`transformers` keeps it as `gelu`; that repository later switched to the tanh "
+         f"form, `transformers`' `gelu_new`), not the tanh formula the seed prints above it. GELU's minimum is "
          f"{g_min:.4f} at $x = {x_min:.4f}$; its slope exceeds 1 from $x = {above_one:.4f}$ on and peaks at "
          f"{d_peak:.4f} at $x = {x_peak:.4f}$ ($\\sqrt2 = {math.sqrt(2):.4f}$).")
 
@@ -674,14 +675,15 @@ Markdown(
 # tanh form $0.5x(1 + \tanh(\sqrt{2/\pi}(x + 0.044715x^3)))$ was for speed, with $\sqrt{2/\pi}$ from the
 # slope at 0 and 0.044715 from a minimax fit of $\Phi$; it differs from the exact form by at most about
 # $4.7\times10^{-4}$, near $|x| = 2.7$, which does not matter in a trained model. GELU itself is
-# deterministic: it is not a regulariser, and BERT keeps dropout. (Original BERT code uses the erf form.)
+# deterministic: it is not a regulariser, and BERT keeps dropout. (Google's BERT code first used the erf
+# form and later the tanh form; the two give practically the same model.)
 #
 # **面试回答。** GELU 定义为 $\mathrm{GELU}(x) = x\,\Phi(x)$，$\Phi$ 是标准正态分布的累积分布函数：输入乘以"标准正态变量小于它"的概率，
 # 也就是把 $x$ 乘以一个服从 Bernoulli($\Phi(x)$) 的 0/1 mask 后的期望，所以较小和负的输入大多被平滑地"关掉"。与 ReLU
 # 不同，它处处光滑，负半轴略小于 0（在 $x \approx -0.75$ 处取最小值约 −0.17），并且不是单调的。BERT 在 FFN 中使用它。
 # 精确形式用 erf；tanh 形式 $0.5x(1 + \tanh(\sqrt{2/\pi}(x + 0.044715x^3)))$ 是为了计算快，其中 $\sqrt{2/\pi}$ 来自 0 点斜率匹配，
 # 0.044715 来自对 $\Phi$ 的极小化最大误差拟合；它与精确形式的最大误差约 $4.7\times10^{-4}$，出现在 $|x| \approx 2.7$ 附近，在训练好的模型里可以忽略。
-# GELU 本身是确定性的函数，并不起随机正则的作用，BERT 仍然使用 dropout。（BERT 原始代码用的是 erf 精确形式。）
+# GELU 本身是确定性的函数，并不起随机正则的作用，BERT 仍然使用 dropout。（Google 的 BERT 代码最初用 erf 精确形式，后来改为 tanh 形式；两者得到的模型几乎相同。）
 
 # %% [markdown]
 # ## Exercises
