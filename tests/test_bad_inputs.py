@@ -25,10 +25,11 @@ import torch
 from torch import nn
 
 from nlpbook import train
-from nlpbook.bert.gelu import gelu
+from nlpbook.bert.gelu import gelu, gelu_derivative, gelu_tf_port, minimax_cubic_coefficient, stochastic_gelu
 from nlpbook.bert.load import checkpoint_to_state_dict, load_bert
 from nlpbook.bert.model import BertConfig, BertModel
-from nlpbook.bert.sizes import parameter_counts
+from nlpbook.bert.sizes import (component_of, count_by_component, flops_per_token, parameter_breakdown,
+                                 parameter_counts)
 from nlpbook.bert.wordpiece import WordPieceTokenizer, basic_tokenize, load_vocab
 from nlpbook.compare.conv import ConvStack, receptive_field
 from nlpbook.compare.cost import loglog_slope, step_cost
@@ -686,6 +687,26 @@ def _bert_apis(tmp_root):
                     values={"approximate": ["erf", None]}))
     apis.append(Api("parameter_counts", parameter_counts, lambda: {"config": BertConfig(**small)},
                     values={"config": [None, small]}))
+    apis.append(Api("gelu_derivative", gelu_derivative, lambda: {"x": _f(3, 4)}, tensors={"x": ["int", "list"]},
+                    values={"approximate": ["erf", None]}))
+    apis.append(Api("gelu_tf_port", gelu_tf_port, lambda: {"input_tensor": _f(3, 4)},
+                    tensors={"input_tensor": ["int", "list"]}))
+    apis.append(Api("stochastic_gelu", stochastic_gelu, lambda: {"x": _f(5), "samples": 10},
+                    tensors={"x": ["rank+", "empty0", "int", "list"]}, scalars={"samples": POS_INT + [1]},
+                    values={"generator": [3]}))
+    apis.append(Api("minimax_cubic_coefficient", minimax_cubic_coefficient,
+                    lambda: {"x": torch.linspace(-4, 4, 101, dtype=torch.float64), "tol": 1e-4},
+                    tensors={"x": ["rank+", "empty0", "int", "list"]},
+                    scalars={"low": FINITE, "high": FINITE + [0.01], "tol": POS_FLOAT},
+                    values={"times_x": [1]}))
+    apis.append(Api("parameter_breakdown", parameter_breakdown, lambda: {"config": BertConfig(**small)},
+                    values={"config": [None, small]}))
+    apis.append(Api("component_of", component_of, lambda: {"name": "pooler.dense.weight"},
+                    values={"name": [None, "cls.predictions.bias"]}))
+    apis.append(Api("count_by_component", count_by_component, lambda: {"named_parameters": model.named_parameters()},
+                    values={"named_parameters": [[("cls.bias", torch.zeros(2))], [3]]}))
+    apis.append(Api("flops_per_token", flops_per_token, lambda: {"config": BertConfig(**small), "seq_len": 5},
+                    scalars={"seq_len": POS_INT}, values={"config": [None, small]}))
     vocab = {t: i for i, t in enumerate(WordPieceTokenizer.SPECIALS + ("hello", "world", "##s"))}
     path = os.path.join(tmp_root, "bert-vocab.txt")
     os.makedirs(tmp_root, exist_ok=True)
