@@ -128,9 +128,9 @@ ROUNDS = run.profile.pick(smoke=3, book=7)
 # z(x, s, t) - z(x', s, t) = W^{tok}_x - W^{tok}_{x'},
 # $$
 #
-# is the same in every segment and at every position. (Summing rather than concatenating $[W^{tok}_x, W^{seg}_s,
-# W^{pos}_t]$ saves width, $H$ instead of $3H$; the first linear map of the next layer would see the same
-# information either way, up to that map's constraint.) Interactions need a nonlinearity of $z$. The first one
+# is the same in every segment and at every position. (The sum is also the concatenation
+# $[W^{tok}_x; W^{seg}_s; W^{pos}_t]$, $3H$ wide, followed by the fixed map $[I_H\; I_H\; I_H]$: it saves width and
+# is just as linear.) Interactions need a nonlinearity of $z$. The first one
 # is LayerNorm: $\mu(z)$ and $\sigma(z)$ depend on all three parts, so dividing by $\sigma$ makes the token's
 # effect depend a little on position and segment. The strong one is attention: the score between tokens $i$
 # and $j$ contains the products $(W^{tok}_{x_i} + W^{pos}_i)^\top W^Q (W^K)^\top (W^{tok}_{x_j} + W^{pos}_j)$,
@@ -301,11 +301,16 @@ assert errors[torch.float32][0] <= 1e-5 and errors[torch.float32][1] <= 1e-5
 assert errors[torch.float64][0] <= 1e-12 and errors[torch.float64][1] <= 1e-12
 
 # %% tags=["remove-input"]
+def err(x):
+    """An error for prose: "exactly 0" or one significant digit."""
+    return "exactly 0" if x == 0 else f"{x:.0e}"
+
+
 B, T = batch["input_ids"].shape
 Markdown(f"On {B} real pairs padded to {T} tokens, our embedding output differs from `BertModel`'s "
-         f"`hidden_states[0]` by at most {errors[torch.float32][0]:.1e} in float32 and "
-         f"{errors[torch.float64][0]:.1e} in float64 (asserted ≤ 1e-5 and ≤ 1e-12), and from LayerNorm of the sum "
-         f"computed by hand by {errors[torch.float32][1]:.1e} and {errors[torch.float64][1]:.1e}.")
+         f"`hidden_states[0]` by at most {errors[torch.float32][0]:.1e} in float32 and by "
+         f"{err(errors[torch.float64][0])} in float64 (asserted ≤ 1e-5 and ≤ 1e-12), and from LayerNorm of the sum "
+         f"computed by hand by {errors[torch.float32][1]:.1e} and {err(errors[torch.float64][1])}.")
 
 # %% [markdown]
 # ## The seed's input: segment + position, without the token embedding
@@ -320,7 +325,7 @@ Markdown(f"On {B} real pairs padded to {T} tokens, our embedding output differs 
 # %%
 model64 = load_minilm(dtype=torch.float64, device=run.device)          # MiniLM in float64 for the analyses below
 emb64 = model64.embeddings
-long_sentences = [s for s in corpus["lee"] + corpus["rotten"] if len(tok.tokenize(s)) >= T_SWAP - 2][:8]
+long_sentences = [s for s in corpus["lee"] + corpus["rotten"] if len(tok.tokenize(s)) >= T_SWAP - 2][:max(8, N_SWAP_SENTENCES)]
 cut = tok.batch(long_sentences, max_length=T_SWAP, device=run.device)
 assert bool(cut["attention_mask"].all()), "every sentence fills T tokens: no padding"
 with torch.no_grad():
@@ -348,9 +353,9 @@ nlpbook.table(list(without.values()), formats={"largest |h_b − h_0| over layer
 w, s = without["token + segment + position"], without["segment + position (the seed)"]
 Markdown(f"With the token embedding, the {len(long_sentences)} sentences' hidden states differ by up to "
          f"{w['largest |h_b − h_0| over layers']:.2f} and their sentence vectors have a mean cosine of "
-         f"{w['mean cosine of sentence vectors']:.3f}; with the seed's input they differ by at most "
-         f"{s['largest |h_b − h_0| over layers']:.1e} (rounding) and every cosine is "
-         f"{s['lowest cosine']:.4f} or more: one output for every sentence. The seed's first sentence describes a "
+         f"{w['mean cosine of sentence vectors']:.3f}; with the seed's input they differ by "
+         f"{err(s['largest |h_b − h_0| over layers'])} in float64 and every cosine rounds to "
+         f"{s['lowest cosine']:.4f}: one output for every sentence. The seed's first sentence describes a "
          f"model that cannot read.")
 
 # %% [markdown]
@@ -565,8 +570,9 @@ Markdown(
     f"learned one does so {'mostly' if L[r2_key] > 0.7 else 'only partly'}: the offset profile explains "
     f"{L[r2_key]:.0%} of its variance over positions 1–128, {L['R², positions 0–127']:.0%} when position 0 is "
     f"included and {L['R², positions 0–511']:.0%} over all 512. Position 0 is an outlier: its vector is "
-    f"{L['norm of position 0 / median norm']:.1f} times the median norm and unlike its neighbour, because position 0 "
-    f"always holds `[CLS]`, so its vector is trained as part of that token. Neighbouring positions are similar "
+    f"{L['norm of position 0 / median norm']:.1f} times the median norm and unlike its neighbour (cosine "
+    f"{torch.diagonal(G['learned (MiniLM)'], 1)[0].item():.2f}). Position 0 always holds `[CLS]`, so its vector is only "
+    f"ever trained together with that token, a likely reason. Neighbouring positions are similar "
     f"(mean cosine {L['cosine of neighbours t, t+1 (t ≥ 1)']:.2f}, against {S_['cosine of neighbours t, t+1 (t ≥ 1)']:.2f} "
     f"for the sinusoid) and ten components carry {L['variance in top 10 PCs']:.0%} of the variance (the sinusoid: "
     f"{S_['variance in top 10 PCs']:.0%}), so the learned code is low-dimensional and smooth at large scales; but half "
@@ -646,8 +652,9 @@ Markdown(
     f"Over {all_words:,} words, a word takes {pooled['pieces per word']:.2f} pieces on average and "
     f"{pooled['split']:.1%} of words are split; {best['source']} is the easiest source "
     f"({best['pieces per word']:.2f} pieces per word), {worst['source']} the hardest ({worst['pieces per word']:.2f}). "
-    f"`[UNK]` is rare in English text: {pooled['unk']:.3%} of words"
-    + (f" (examples: {', '.join('`' + w + '`' for w in unk_examples)})." if unk_examples else ".")
+    + (f"`[UNK]` is rare in English text: {pooled['unk']:.3%} of words (examples: "
+       f"{', '.join('`' + w + '`' for w in unk_examples)})." if unk_examples else
+       "Not one word of the sample became `[UNK]`: the vocabulary covers every character of this English text.")
     + " The vocabulary was built so that frequent words are whole; what gets cut are rare and long words.")
 
 # %% [markdown]
@@ -699,11 +706,11 @@ Markdown(
     f"comes from WordPiece (our tokenizer gives `BertTokenizerFast`'s ids on all {len(sentences):,} sentences and "
     f"{len(firsts):,} pairs checked), the segment id from the layout `[CLS] A [SEP] B [SEP]` (0 up to the first "
     f"`[SEP]`, 1 after), the position from the token's index; our embedding layer equals `BertModel`'s to "
-    f"{errors[torch.float32][0]:.0e} in float32 and {errors[torch.float64][0]:.0e} in float64. The seed's first "
+    f"{err(errors[torch.float32][0])} in float32 and {err(errors[torch.float64][0])} in float64. The seed's first "
     f"sentence, \"the input is segment embedding plus position embedding\", is wrong: without the token embedding "
     f"MiniLM gives every sentence of a given length the same hidden states (they differ by "
-    f"{without['segment + position (the seed)']['largest |h_b − h_0| over layers']:.0e}). The addition is **not** a "
-    f"feature crossing: it is one linear map of the concatenated one-hot codes (checked to {one_hot_error:.0e}), so "
+    f"{err(without['segment + position (the seed)']['largest |h_b − h_0| over layers'])}). The addition is **not** a "
+    f"feature crossing: it is one linear map of the concatenated one-hot codes (checked: error {err(one_hot_error)}), so "
     f"a token's effect is the same at every position before LayerNorm; LayerNorm makes it position-dependent only "
     f"slightly (median share {np.median(R_token[ln]):.1e}), and the interactions grow in the attention layers (median "
     f"share {np.median(R_token[att]):.1e} after layer 1's attention, {np.median(R_token[names[-1]]):.2f} after the last "
@@ -751,8 +758,8 @@ Markdown(
     f"经过第一层 attention 后有 {np.median(R_token[att]):.2%} 随位置与上下文变化，最后一层后为 {np.median(R_token[names[-1]]):.0%}。"
     "种子说只有 segment 与 position 相加是错的：去掉 token embedding 后，同长度的句子得到完全相同的隐藏状态。"
     "与 Transformer 固定的正弦位置编码不同，BERT 的位置向量是学出来的；MiniLM 学到的位置相似度"
-    + ("大体" if L[r2_key] > 0.7 else "只部分地")
-    + "只依赖相对距离，而总是放 `[CLS]` 的位置 0 很特殊。")
+    + ("大体由相对距离决定" if L[r2_key] > 0.7 else "只有一部分由相对距离决定")
+    + "，而总是放 `[CLS]` 的位置 0 很特殊。")
 
 # %% [markdown]
 # ## Exercises
@@ -765,5 +772,5 @@ Markdown(
 #    than the fewest possible. Does it happen with MiniLM's vocabulary on the corpus above?
 # 4. **Beyond 512.** What does our `BertEmbeddings` do with 600 tokens, and what would a sinusoidal table do? Measure
 #    how similar MiniLM's position 511 is to positions 500–510.
-# 5. **Segment embeddings in a sentence-embedding model.** MiniLM was fine-tuned on single sentences. Measure how
-#    much its output for a pair changes when every segment id is set to 0.
+# 5. **Segment embeddings in a sentence-embedding model.** all-MiniLM-L6-v2 encodes each sentence on its own. Measure
+#    how much its output for a pair changes when every segment id is set to 0.
