@@ -460,12 +460,12 @@ fig, ax = plt.subplots(figsize=(7, 3.6))
 names = list(out)
 for j, (R, label, color) in enumerate([(R_token, "token swap", "C0"), (R_segment, "segment 0 → 1", "C1")]):
     for i, name in enumerate(names):
-        values = np.maximum(R[name], 1e-32)
+        values = np.maximum(R[name], 1e-32)                    # exact zeros (the sum) drawn at 1e-32
         ax.scatter(np.full(len(values), i + (j - 0.5) * 0.18), values, s=12, color=color, alpha=0.7,
                    label=label if i == 0 else None)
 ax.set_yscale("log")
 ax.set_xticks(range(len(names)), [n.replace(" (", "\n(") for n in names], fontsize=7)
-ax.set(title="How much of an input change's effect depends on position and context",
+ax.set(title="How much of an input change's effect depends on position and context\n(exact 0 drawn at 1e-32)",
        ylabel="position-dependent share R (log)")
 ax.grid(alpha=0.3)
 ax.legend(fontsize=8)
@@ -475,7 +475,7 @@ plt.show()
 # %% tags=["remove-input"]
 Markdown(
     f"Before LayerNorm the swap's effect is the same at every position to float64 rounding "
-    f"(R ≤ {max(R_token['sum z (before LayerNorm)'].max(), R_segment['sum z (before LayerNorm)'].max()):.0e}): the "
+    f"(largest R: {err(max(R_token['sum z (before LayerNorm)'].max(), R_segment['sum z (before LayerNorm)'].max()))}): the "
     f"sum is additive, as derived. LayerNorm makes it position-dependent, but only slightly: median R "
     f"{np.median(R_token[ln]):.2g} for a token swap and {np.median(R_segment[ln]):.2g} for the segment. The first "
     f"attention layer is where the interactions start in earnest: median R {np.median(R_token[att]):.2g} "
@@ -524,12 +524,19 @@ with torch.no_grad():
             "R², positions 0–511": r2_all,
             "cosine of neighbours t, t+1 (t ≥ 1)": torch.diagonal(G[name], 1)[1:].mean().item(),
             "norm of position 0 / median norm": (norms[0] / norms.median()).item(),
-            "variance in top 10 PCs": (var[:10].sum() / var.sum()).item(),
+            "variance in top 10 PCs": (var[:10].sum() / var.sum()).item(), "_var2": (var[:2].sum() / var.sum()).item(),
             "half the power below (cycles/position)": power_below(spectrum, freqs, 0.5),
             "_profile": profile.cpu().numpy(), "_spectrum": (spectrum / spectrum.sum()).cpu().numpy(),
             "_freqs": freqs.cpu().numpy(), "_pcs": torch.linalg.svd(centred, full_matrices=False)[0][:, :3].cpu().numpy(),
             "_norm": norms.cpu().numpy()}
 assert abs(pos_stats["sinusoidal"]["R², positions 0–511"] - 1) < 1e-9, "sinusoid: G depends on the offset only"
+with torch.no_grad():                                   # two features of the learned table the figure shows
+    pcs = torch.linalg.svd(learned - learned.mean(0), full_matrices=False)[0][:, :2]        # (P, 2)
+    pc_power = torch.fft.rfft(pcs - pcs.mean(0), dim=0).abs().pow(2)[1:]                     # (P/2, 2)
+    pc_peak = torch.fft.rfftfreq(P, device=run.device, dtype=torch.float64)[1:][pc_power.argmax(0)]   # (2,)
+    norms = learned.norm(dim=1)
+    norm_before, norm_after = norms[1:128].mean().item(), norms[129:511].mean().item()
+    spike = 100 + int(norms[100:200].argmax())                   # the largest norm between positions 100 and 199
 
 # %% tags=["remove-input"]
 nlpbook.table([{k: v for k, v in row.items() if not k.startswith("_")} for row in pos_stats.values()],
@@ -580,8 +587,18 @@ Markdown(
     f"{S_['half the power below (cycles/position)']:.3f} for the sinusoid, so "
     + ("it is smoother than the sinusoid overall." if smoother else
        "it carries more fine-grained, position-to-position variation than the sinusoid of the same width.")
-    + " Pre-training found a position code that is partly, not exactly, a function of the offset: a learned table "
-    "is free to treat particular positions specially, and MiniLM's does.")
+    + f" The top two principal components ({L['_var2']:.0%} of the variance) both oscillate at "
+    f"{pc_peak[0].item():.3f}" + ("" if abs(pc_peak[0].item() - pc_peak[1].item()) < 1e-9 else f" and {pc_peak[1].item():.3f}")
+    + f" cycles per position (a period of about "
+    f"{1 / pc_peak[0].item():.1f} positions): the table has learned something like one sine/cosine pair of a fast "
+    f"sinusoid. And the row norm changes at position 128: mean {norm_before:.3f} over positions 1–127 and "
+    f"{norm_after:.3f} over 129–510, with a spike at position {spike} ({norms[spike].item():.3f}, "
+    f"{norms[spike].item() / norms.median().item():.1f}× the median)"
+    + (", the last slot of a 128-token sequence" if spike == 127 else "")
+    + f". This is what one expects if most pre-training sequences were cut to 128 tokens, as in BERT's own recipe (90% of its steps used 128 tokens), "
+    f"though MiniLM's training data is not in the checkpoint to check. Pre-training found a position code that is "
+    f"partly, not exactly, a function of the offset: a learned table is free to treat particular positions "
+    f"specially, and MiniLM's does.")
 
 # %% [markdown]
 # ## WordPiece on a real corpus
@@ -712,8 +729,8 @@ Markdown(
     f"{err(without['segment + position (the seed)']['largest |h_b − h_0| over layers'])}). The addition is **not** a "
     f"feature crossing: it is one linear map of the concatenated one-hot codes (checked: error {err(one_hot_error)}), so "
     f"a token's effect is the same at every position before LayerNorm; LayerNorm makes it position-dependent only "
-    f"slightly (median share {np.median(R_token[ln]):.1e}), and the interactions grow in the attention layers (median "
-    f"share {np.median(R_token[att]):.1e} after layer 1's attention, {np.median(R_token[names[-1]]):.2f} after the last "
+    f"slightly (median share {np.median(R_token[ln]):.1e}), and the interactions start in earnest in the first "
+    f"attention layer and grow through the layers (median share {np.median(R_token[att]):.1e} after layer 1's attention, {np.median(R_token[names[-1]]):.2f} after the last "
     f"layer). "
     f"The seed is right that BERT's positions are learned and the Transformer's fixed; MiniLM's learned similarity "
     f"is {'mostly' if L[r2_key] > 0.7 else 'partly'} a function of the offset ($R^2$ = {L[r2_key]:.2f} over positions "
