@@ -546,7 +546,8 @@ nlpbook.table([{k: v for k, v in row.items() if not k.startswith("_")} for row i
 fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
 for ax, name in zip(axes, G):
     image = ax.imshow(G[name].cpu().numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
-    ax.set(title=f"{name}: cosine of positions", xlabel="position j", ylabel="position i")
+    ax.set(title=f"{name}:\ncosine of positions i, j", xlabel="position j")
+axes[0].set_ylabel("position i")
 fig.colorbar(image, ax=axes, fraction=0.025)
 plt.show()
 
@@ -644,7 +645,7 @@ nlpbook.table([{k: v for k, v in r.items() if not k.startswith("_")} for r in ro
               formats={"pieces per word": "{:.3f}"})
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(7, 3.4), gridspec_kw={"width_ratios": [1.3, 1]})
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.8), gridspec_kw={"width_ratios": [1.3, 1]})
 left = np.zeros(len(rows))
 labels = ["1", "2", "3", "4", "5", "6+"]
 for k in range(6):
@@ -653,11 +654,11 @@ for k in range(6):
                  color=plt.cm.viridis(k / 5))
     left += share
 axes[0].set(title="Pieces per word, by source", xlabel="share of words")
-axes[0].legend(fontsize=7, loc="lower left", ncol=3)
-lengths = sorted(by_length)
+axes[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=6, handlelength=1, columnspacing=0.8)
+lengths = sorted(n for n in by_length if by_length[n][0] >= 20)          # lengths seen at least 20 times
 axes[1].plot(lengths, [by_length[n][1] / by_length[n][0] for n in lengths], marker="o", ms=3)
 axes[1].set(title="Longer words take more pieces", xlabel="word length (characters; 20 = 20+)",
-            ylabel="mean pieces per word")
+            ylabel="mean pieces per word (lengths with ≥ 20 words)")
 axes[1].grid(alpha=0.3)
 plt.tight_layout()
 plt.show()
