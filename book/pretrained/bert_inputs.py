@@ -210,6 +210,26 @@ nlpbook.table([{"t (position)": t, "token": f"`{token}`", "id (row of W^tok)": i
                for t, (token, i, s) in enumerate(zip(enc.tokens, enc.ids, enc.token_type_ids))])
 
 # %% [markdown]
+# Greedy longest-match-first on the first split word of the pair, traced: at each start, the candidates from the
+# longest down, until one is in the vocabulary (the lookups `WordPieceTokenizer.wordpiece` makes, in order).
+
+# %%
+split_word = next(w for w in basic_tokenize(first + " " + second) if len(tok.wordpiece(w)) > 1)
+start, trace = 0, []
+while start < len(split_word):
+    tried = []
+    for end in range(len(split_word), start, -1):
+        piece = split_word[start:end] if start == 0 else "##" + split_word[start:end]
+        tried.append(piece)
+        if piece in tok.vocab:
+            break
+    trace.append(f"start {start}: tried {len(tried):2d}, " + " → ".join(tried[:3]) + (" → … → " if len(tried) > 4 else
+                 " → " if len(tried) == 4 else "") + (tried[-1] if len(tried) > 3 else "") + f"  ✓ {piece}")
+    start = end
+print(f"{split_word!r}:", *trace, sep="\n  ")
+assert [t.rsplit("✓ ", 1)[1] for t in trace] == tok.wordpiece(split_word)
+
+# %% [markdown]
 # Each row of the table picks one row of each of the three tables. Their sizes in MiniLM:
 
 # %% tags=["remove-input"]
