@@ -51,7 +51,7 @@ run = nlpbook.setup(PROFILE, seed=SEED)
 
 SOURCES = ("fortunes", "rotten", "gcide", "lee", "convention", "wordnet", "kjv")   # real English, 7 kinds
 PER_SOURCE = run.profile.pick(smoke=150, book=3000)        # sentences per source: parity check and statistics
-N_BATCH = run.profile.pick(smoke=8, book=64)               # sentence pairs in the embedding parity check
+N_BATCH = run.profile.pick(smoke=4, book=64)               # sentence pairs in the embedding parity check
 N_ONE_HOT = run.profile.pick(smoke=1, book=8)              # sequences in the one-hot check (V + S + P columns each)
 N_SWAP_SENTENCES = run.profile.pick(smoke=2, book=12)      # sentences in the interaction measurement
 SWAP_PAIRS = run.profile.pick(smoke=[("good", "bad"), ("house", "river")],
@@ -297,16 +297,18 @@ assert not bad_pairs, bad_pairs[:3]
 # `embedding_sum` with `torch.nn.functional.layer_norm` and MiniLM's $\gamma, \beta$.
 
 # %%
+import copy
 import torch.nn.functional as F
 
 pair_a, pair_b = corpus["rotten"][:N_BATCH], corpus["fortunes"][:N_BATCH]
 batch = tok.batch(pair_a, pair_b, max_length=64, device=run.device)
 assert not bool(batch["attention_mask"].all()) and int(batch["token_type_ids"].max()) == 1   # padding, both segments
 errors = {}
+model64 = load_minilm(dtype=torch.float64, device=run.device)          # ours in float64, for the analyses below too
+reference32 = transformers.BertModel.from_pretrained(minilm_path(), local_files_only=True).eval().to(run.device)
 for dtype in (torch.float32, torch.float64):
-    ours_model = model if dtype == torch.float32 else load_minilm(dtype=dtype, device=run.device)
-    reference = transformers.BertModel.from_pretrained(minilm_path(), local_files_only=True,
-                                                       dtype=dtype).eval().to(run.device)
+    ours_model = model if dtype == torch.float32 else model64
+    reference = reference32 if dtype == torch.float32 else copy.deepcopy(reference32).double()   # same weights, cast
     with torch.no_grad():
         mine = ours_model.embeddings(batch["input_ids"], batch["token_type_ids"])
         ref_out = reference(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"],
@@ -316,6 +318,7 @@ for dtype in (torch.float32, torch.float64):
                                e.LayerNorm.weight, e.LayerNorm.bias, eps=1e-12)
     errors[dtype] = ((mine - ref_out.hidden_states[0]).abs().max().item(), (mine - by_hand).abs().max().item())
     del reference
+del reference32
 print({str(k): v for k, v in errors.items()})
 assert errors[torch.float32][0] <= 1e-5 and errors[torch.float32][1] <= 1e-5
 assert errors[torch.float64][0] <= 1e-12 and errors[torch.float64][1] <= 1e-12
@@ -343,8 +346,7 @@ Markdown(f"On {B} real pairs padded to {T} tokens, our embedding output differs 
 # mean-pooled final states are (cosine).
 
 # %%
-model64 = load_minilm(dtype=torch.float64, device=run.device)          # MiniLM in float64 for the analyses below
-emb64 = model64.embeddings
+emb64 = model64.embeddings                                              # MiniLM in float64 (loaded above)
 long_sentences = [s for s in corpus["lee"] + corpus["rotten"] if len(tok.tokenize(s)) >= T_SWAP - 2][:max(8, N_SWAP_SENTENCES)]
 cut = tok.batch(long_sentences, max_length=T_SWAP, device=run.device)
 assert bool(cut["attention_mask"].all()), "every sentence fills T tokens: no padding"
