@@ -25,7 +25,9 @@ import torch
 from torch import nn
 
 from nlpbook import train
+from nlpbook.bert.embeddings import BertEmbeddings
 from nlpbook.bert.gelu import gelu, gelu_derivative, gelu_tf_port, minimax_cubic_coefficient, stochastic_gelu
+from nlpbook.bert.input_algebra import embedding_sum, offset_profile, one_hot_codes, stacked_table
 from nlpbook.bert.load import checkpoint_to_state_dict, load_bert
 from nlpbook.bert.model import BertConfig, BertModel
 from nlpbook.bert.sizes import (component_of, count_by_component, flops_per_token, parameter_breakdown,
@@ -734,7 +736,34 @@ def _bert_apis(tmp_root):
                             "model": [None]}))
     apis.append(Api("load_bert", load_bert, None,
                     values={"folder": [os.path.join(tmp_root, "no-such-folder"), 3]}))
+    apis += _bert_input_algebra_apis()
     return apis
+
+
+def _bert_input_algebra_apis():
+    emb = BertEmbeddings(20, 8, 8, 2, 1e-12, 0.0).eval()
+    ids = lambda: torch.randint(0, 20, (2, 5), generator=torch.Generator().manual_seed(0))  # noqa: E731
+    types = lambda: torch.tensor([[0, 0, 0, 1, 1], [0, 0, 1, 1, 1]])  # noqa: E731
+    id_muts = ["rank+", "rank-", "empty0", "empty1", "float", "neg", "big", "list"]
+    return [
+        Api("embedding_sum", embedding_sum, lambda: {"embeddings": emb, "input_ids": ids(), "token_type_ids": types()},
+            tensors={"input_ids": id_muts, "token_type_ids": ["rank-", "grow0", "grow1", "float", "neg", "list"]},
+            values={"embeddings": [None, ("a Linear", lambda: torch.nn.Linear(2, 2))],
+                    "input_ids": [("longer than max_position_embeddings", lambda: torch.zeros(2, 9, dtype=torch.long))]},
+            vocab=20),
+        Api("one_hot_codes", one_hot_codes,
+            lambda: {"input_ids": ids(), "token_type_ids": types(), "vocab_size": 20, "type_vocab_size": 2,
+                     "max_position_embeddings": 8},
+            tensors={"input_ids": id_muts, "token_type_ids": ["rank-", "grow0", "grow1", "float", "neg", "list"]},
+            scalars={"vocab_size": POS_INT, "type_vocab_size": POS_INT, "max_position_embeddings": POS_INT + [4]},
+            values={"dtype": [torch.long, "float32"]}, vocab=20,
+            also={"max_position_embeddings": ["input_ids"]}),
+        Api("stacked_table", stacked_table, lambda: {"embeddings": emb}, values={"embeddings": [None, "emb"]}),
+        Api("offset_profile", offset_profile, lambda: {"similarity": _f(6, 6)},
+            tensors={"similarity": ["rank+", "rank-", "grow0", "grow1", "int", "list", "empty0"]},
+            values={"similarity": [("constant", lambda: torch.ones(4, 4)), ("1 x 1", lambda: torch.ones(1, 1)),
+                                   ("with NaN", lambda: torch.full((3, 3), float("nan")))]}),
+    ]
 
 
 def _bert_checkpoint_names(model):

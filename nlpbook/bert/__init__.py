@@ -6,6 +6,7 @@ tokens (the convention of :mod:`nlpbook.transformer`).
 
 * :mod:`~nlpbook.bert.gelu` — GELU, exact (erf) and tanh forms;
 * :mod:`~nlpbook.bert.embeddings` — token + segment + position embeddings, LayerNorm, dropout;
+* :mod:`~nlpbook.bert.input_algebra` — the input sum as a linear map of one-hot codes; offset structure;
 * :mod:`~nlpbook.bert.encoder` — the post-LN layer (self-attention, GELU FFN) and the stack;
 * :mod:`~nlpbook.bert.model` — :class:`BertConfig`, :class:`BertModel` (encoder + pooler);
 * :mod:`~nlpbook.bert.load` — a ``transformers``-format safetensors checkpoint, read directly;
