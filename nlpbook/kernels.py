@@ -117,7 +117,7 @@ def load(name: str, *, verbose: bool = False):
 
 def build_all() -> dict[str, bool]:
     """Build every registered kernel now; ``{name: built}``."""
-    from .rnn import lstm_compiled  # noqa: F401  (importing an owner registers its kernel)
+    from .rnn import gru_compiled, lstm_compiled  # noqa: F401  (importing an owner registers its kernel)
 
     return {name: load(name) is not None for name in sorted(REGISTRY)}
 

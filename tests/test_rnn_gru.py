@@ -102,3 +102,42 @@ def test_bad_inputs_raise_clear_errors():
         gru(torch.randn(2, 5, 3), torch.zeros(1, 3, 4))
     with pytest.raises(ValueError, match="form"):
         GRU(3, 4, form="cho")
+
+
+# The PyTorch form's fused layer has a hand-written backward (nlpbook/rnn/gru_fused.py) whose
+# per-step loops run in C++ when built (nlpbook/rnn/gru_compiled.py) and in Python otherwise.
+@pytest.mark.parametrize("dtype, tol", [(torch.float32, 2e-6), (torch.float64, 1e-13)])
+def test_fused_gru_loops_agree_with_autograd_compiled_or_not(monkeypatch, dtype, tol):
+    torch.manual_seed(7)
+    fused = GRU(5, 6, 2, fast=True, dtype=dtype)
+    recorded = GRU(5, 6, 2, fast="autograd", dtype=dtype)
+    recorded.load_state_dict(fused.state_dict())
+    x = torch.randn(4, 8, 5, dtype=dtype, requires_grad=True)
+    h0 = torch.randn(2, 4, 6, dtype=dtype, requires_grad=True)
+
+    def run(model, flag):
+        monkeypatch.setenv("NLPBOOK_KERNELS", flag)
+        out, hn = model(x, h0)
+        loss = (out * torch.linspace(-1, 1, out.numel(), dtype=dtype).view_as(out)).sum() + (hn ** 2).sum()
+        return (out, hn, *torch.autograd.grad(loss, [x, h0, *model.parameters()]))
+
+    reference = run(recorded, "1")
+    for flag in ("1", "0"):
+        for a, b in zip(run(fused, flag), reference):
+            assert ((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).item() <= tol, flag
+
+
+@pytest.mark.parametrize("flag", ["1", "0"])
+def test_fused_gru_passes_gradcheck(monkeypatch, flag):
+    monkeypatch.setenv("NLPBOOK_KERNELS", flag)
+    torch.manual_seed(8)
+    model = GRU(2, 3, fast=True, dtype=torch.float64)
+    x = torch.randn(2, 5, 2, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(1, 2, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a, b: model(a, b)[0], (x, h0))
+    assert torch.autograd.gradcheck(lambda a, b: model(a, b)[1], (x, h0))
+
+
+def test_fast_must_be_a_known_mode():
+    with pytest.raises(ValueError, match="fast must be True, False or 'autograd'"):
+        GRU(2, 3, fast="yes")

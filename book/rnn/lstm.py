@@ -151,7 +151,11 @@ nlpbook.show_source(LSTM.forward)
 # loops below) and does the weight gradients for all steps at once after the loop. A
 # hand-written backward is a new place for bugs, so it is checked below against `nn.LSTM` and
 # with `torch.autograd.gradcheck`; Experiment 3 times it against the explicit cell and `nn.LSTM`.
-# The three listings fold; open them to read the forward and backward recursions.
+# The three listings fold; open them to read the forward and backward recursions. The two loops
+# are also written in C++ (`nlpbook.rnn.lstm_compiled`: per step one matmul and one pass over the
+# elements, which removes the interpreter's and the kernels' set-up from every step); the layer
+# uses them when `make install` has built them, and these Python loops otherwise
+# (`NLPBOOK_KERNELS=0`). The tests check that both give the same numbers.
 
 # %% tags=["remove-input", "hide-output"]
 nlpbook.show_source(lstm_module._FusedLSTMLayer)
@@ -698,8 +702,7 @@ Markdown(
 # 4. Run Experiment 1 with `LM_STEPS` ten times larger (the `full` profile). Does the ranking of
 #    the three models change with more training, as claim 2's "large datasets" half would
 #    predict?
-# 5. The fast LSTM has a hand-written backward; the fast GRU's backward is recorded by autograd.
-#    Profile both with `torch.profiler` at $H = 32$ and $H = 512$: how many kernels per time step
-#    does each backward launch, and which dominate? Then write the GRU's backward by hand in the
-#    style of `_FusedLSTMLayer` (check it with `gradcheck` and against `nn.GRU`) and measure what
-#    it saves with `nlpbook.timing`.
+# 5. The fast GRU has a hand-written backward (`nlpbook.rnn.gru_fused`); `GRU(..., fast="autograd")`
+#    records the same forward with autograd. Profile both with `torch.profiler` at $H = 32$ and
+#    $H = 512$, with `NLPBOOK_KERNELS=0` (Python loops) and without: how many kernels per time step
+#    does each backward launch, which dominate, and at which $H$ does the C++ loop stop mattering?

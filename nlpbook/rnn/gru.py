@@ -37,6 +37,7 @@ from __future__ import annotations
 import torch
 
 from ..validate import InputError, InputTypeError, check_positive, check_tensor
+from .gru_fused import FusedGRULayer
 from .stacked import StackedGateWeights
 
 __all__ = ["gru_cell", "seed_gru_cell", "GRU", "seed_state_dict_from_pytorch", "gru_parameter_count"]
@@ -108,8 +109,15 @@ def _pytorch_layer_fast(x: torch.Tensor, h: torch.Tensor, w_ih, w_hh, b_ih, b_hh
 
     Same equations as :func:`gru_cell`, arranged for speed: the input projection of every
     time step is one matmul ``X W_ih^T`` (it does not depend on ``h``), and each step needs
-    one ``(B, H) x (H, 3H)`` matmul for all three gates.
+    one ``(B, H) x (H, 3H)`` matmul for all three gates. The backward pass is written by hand
+    (:class:`nlpbook.rnn.gru_fused.FusedGRULayer`), its per-step loops in C++ where they are
+    built; :func:`_pytorch_layer_autograd` is the same forward with autograd's backward.
     """
+    return FusedGRULayer.apply(x, h, w_ih, w_hh, b_ih, b_hh)
+
+
+def _pytorch_layer_autograd(x: torch.Tensor, h: torch.Tensor, w_ih, w_hh, b_ih, b_hh) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_pytorch_layer_fast`'s loop in plain PyTorch ops, its backward recorded by autograd."""
     # unbind, not gates_x[:, t]: the backward of T slices would write T zero tensors of the
     # full (B, T, 3H) size (quadratic in T); unbind's backward stacks the T gradients once.
     gates_x = (torch.matmul(x, w_ih.T) + b_ih).unbind(1)            # T x (B, 3H), all steps at once
@@ -153,7 +161,9 @@ class GRU(StackedGateWeights):
 
     ``form="pytorch"`` computes ``nn.GRU``'s equations, ``form="seed"`` the seed's (see the
     module docstring). ``fast=False`` runs the explicit cell (:func:`gru_cell` or
-    :func:`seed_gru_cell`) step by step; ``fast=True`` runs the fused layer, which gives the
+    :func:`seed_gru_cell`) step by step; ``fast=True`` runs the fused layer (for the PyTorch form
+    with a hand-written backward; ``fast="autograd"``: the same loop with autograd's backward, as
+    the seed form's fused layer has), which gives the
     same numbers (checked in float64 by the tests) in less time.
 
     ``forward(x (B, T, I), h0 (L, B, H) or None) -> (output (B, T, H), h_n (L, B, H))``.
@@ -162,9 +172,11 @@ class GRU(StackedGateWeights):
     FORMS = ("pytorch", "seed")
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *,
-                 form: str = "pytorch", fast: bool = False, dtype: torch.dtype | None = None):
+                 form: str = "pytorch", fast: bool | str = False, dtype: torch.dtype | None = None):
         if form not in self.FORMS:
             raise ValueError(f"form must be one of {self.FORMS}, got {form!r}")
+        if not (isinstance(fast, bool) or fast == "autograd"):
+            raise InputError(f"fast must be True, False or 'autograd', got {fast!r}")
         super().__init__(input_size, hidden_size, num_layers, gates=3, dtype=dtype)  # r, z, n
         self.form, self.fast = form, fast
 
@@ -180,7 +192,8 @@ class GRU(StackedGateWeights):
         for k in range(self.num_layers):
             weights = self.layer_weights(k)
             if self.fast:
-                fused = _pytorch_layer_fast if self.form == "pytorch" else _seed_layer_fast
+                fused = (_seed_layer_fast if self.form == "seed" else
+                         _pytorch_layer_autograd if self.fast == "autograd" else _pytorch_layer_fast)
                 layer_input, h = fused(layer_input, h0[k], *weights)
             else:
                 cell = gru_cell if self.form == "pytorch" else seed_gru_cell
