@@ -53,11 +53,14 @@ from nlpbook.seq2seq.split import TranslationSplit
 from nlpbook.seq2seq.subwords import train_bpe
 from nlpbook.transformer.attention import causal_mask, scaled_dot_product_attention
 from nlpbook.transformer.causal_lm import CausalTransformerLM
+from nlpbook.transformer.flops import count_flops, mha_matmul_flops
+from nlpbook.transformer.head_stats import diagonal_share, head_summary, offset_share, row_entropy
 from nlpbook.transformer.kv_cache import KVCache
 from nlpbook.transformer.layers import DecoderLayer, EncoderLayer
 from nlpbook.transformer.model import Transformer
 from nlpbook.transformer.multi_head import MultiHeadAttention
 from nlpbook.transformer.norms import BatchNorm1d, LayerNorm
+from nlpbook.transformer.sampling import sample_decode, sample_next, sampling_distribution
 from nlpbook.transformer.positional import (LearnedPositionalEmbedding, SinusoidalPositionalEncoding,
                                             layout_permutation, shift_matrix, sinusoidal_table)
 from nlpbook.tasks.adding import (RecurrentRegressor, adding_problem, adding_problem_batches, adding_problem_mse)
@@ -656,6 +659,47 @@ def _transformer_apis():
     return apis
 
 
+def _transformer_heads_and_sampling_apis():
+    """multi_head and output_softmax chapters: head statistics, the FLOP formula, sampling."""
+    apis = []
+    weights = lambda: torch.softmax(_f(2, 5, 5), -1)  # noqa: E731
+    w_muts = ["rank+", "grow-1", "empty0", "int", "list", "nan", "zero"]
+    apis.append(Api("row_entropy", row_entropy, lambda: {"weights": weights()}, tensors={"weights": w_muts}))
+    apis.append(Api("offset_share", offset_share, lambda: {"weights": weights(), "offset": -1},
+                    tensors={"weights": w_muts}, scalars={"offset": [5, -5, 1.5, NAN, "1"]}))
+    apis.append(Api("diagonal_share", diagonal_share, lambda: {"weights": weights(), "band": 1},
+                    tensors={"weights": w_muts}, scalars={"band": [-1, 1.5, NAN, "1"]}))
+    apis.append(Api("head_summary", head_summary, lambda: {"weights": weights(), "self_attention": True},
+                    tensors={"weights": w_muts + ["rank-"]}, scalars={"band": [-1, 1.5, NAN]},
+                    values={"self_attention": [1, "yes"],
+                            "weights": [("non-square self-attention", lambda: torch.softmax(_f(2, 5, 6), -1))]}))
+    apis.append(Api("mha_matmul_flops", mha_matmul_flops, lambda: {"T": 3, "S": 4, "D": 8, "h": 2},
+                    scalars={"T": POS_INT, "S": POS_INT, "D": POS_INT, "h": POS_INT + [3]}))
+    apis.append(Api("count_flops", count_flops, lambda: {"fn": lambda: torch.ones(2, 2) @ torch.ones(2, 2)},
+                    values={"fn": [None, 3]}))
+    V = 11
+    logits = lambda: _f(3, V)  # noqa: E731
+    l_muts = ["rank+", "rank-", "empty0", "empty1", "int", "list"]
+    TEMP = [-0.5, NAN, INF, "1"]
+    apis.append(Api("sampling_distribution", sampling_distribution, lambda: {"logits": logits(), "temperature": 0.7,
+                                                                             "top_k": 3},
+                    tensors={"logits": l_muts}, scalars={"temperature": TEMP, "top_k": POS_INT + [V + 1]}))
+    apis.append(Api("sample_next", sample_next, lambda: {"logits": logits(), "temperature": 0.7, "top_k": 3,
+                                                         "generator": torch.Generator().manual_seed(0)},
+                    tensors={"logits": l_muts}, scalars={"temperature": TEMP, "top_k": POS_INT + [V + 1]},
+                    values={"generator": [3, "seed"]}))
+    model = Transformer(V, V, 8, 2, 1, 1, 16, max_len=16)
+    apis.append(Api("sample_decode", sample_decode,
+                    lambda: {"model": model, "src": _ids(2, 5, vocab=V), "src_mask": _mask(2, 5), "bos_id": 1,
+                             "max_new_tokens": 3, "eos_id": 2},
+                    tensors={"src": ["neg", "big", "float", "list", "rank+", "empty1"],
+                             "src_mask": ["grow0", "grow1", "intmask", "norow", "list"]}, vocab=V,
+                    scalars={"bos_id": [-1, V, 1.5], "eos_id": [-1, V], "max_new_tokens": POS_INT + [16],
+                             "temperature": TEMP, "top_k": POS_INT + [V + 1]},
+                    values={"model": [None, nn.Linear(2, 2)], "generator": [3]}))
+    return apis
+
+
 def _bert_apis(tmp_root):
     apis = []
     torch.manual_seed(0)
@@ -834,7 +878,8 @@ def _mentions(message: str, names) -> bool:
 
 def sweep(tmp_root: str):
     apis = (_rnn_apis() + _lm_apis() + _task_apis() + _optim_apis() + _compare_apis() + _word2vec_apis()
-            + _transformer_apis() + _seq2seq_experiment_apis() + _bert_apis(tmp_root) + _data_apis(tmp_root))
+            + _transformer_apis() + _transformer_heads_and_sampling_apis() + _seq2seq_experiment_apis()
+            + _bert_apis(tmp_root) + _data_apis(tmp_root))
     results = {"clear": [], "obscure": [], "silent": []}
     broken_good = []
     for api in apis:
