@@ -47,14 +47,24 @@ import nlpbook
 import torch
 run = nlpbook.setup(PROFILE, seed=SEED, threads=1)
 
-# TRAINED-SETTINGS
+# The encoder-decoder chapter's data, model and training settings: the trained Transformer is
+# then loaded from the checkpoint cache (and trained, if the cache is empty).
+MAX_WORDS = 8
+VOCAB = run.profile.pick(smoke=200, book=1000)
+MAX_TRAIN = run.profile.pick(smoke=1000, book=None)
+CONFIG = run.profile.pick(smoke=dict(d_model=32, nhead=4, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=64,
+                                     dropout=0.1),
+                          book=dict(d_model=128, nhead=4, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=256,
+                                    dropout=0.1))
+EPOCHS = run.profile.pick(smoke=1, book=8)
+BATCH, LR, WARMUP = 128, 1e-3, run.profile.pick(smoke=4, book=200)
 N_TEST = run.profile.pick(smoke=40, book=500)         # test sentences decoded by every strategy
 SAMPLE_SEEDS = run.profile.pick(smoke=[SEED], book=[SEED, SEED + 1, SEED + 2])
 BEAM = 4
 TOP_K = 10
 CHI_DRAWS = 20_000                                     # draws for the chi-square test on a real step
-CACHE_LENGTHS = run.profile.pick(smoke=[4, 16, 48], book=[4, 8, 16, 32, 64, 120])   # tokens generated
-CACHE_BATCH = 16
+CACHE_LENGTHS = run.profile.pick(smoke=[4, 16, 48], book=[4, 8, 16, 32, 64, 120])   # < the model's max_len   # tokens generated
+CACHE_BATCH = 32
 CACHE_ROUNDS = run.profile.pick(smoke=3, book=7)
 
 # %% [markdown]
@@ -182,6 +192,7 @@ def source_batch(sentences):
 src, src_mask = source_batch(test_src)
 ref_ids = tgt_tok.encode_batch(test_ref)                          # no <bos>, no <eos>
 tgt_in, tgt_mask = pad_ids([[tr.BOS] + s for s in ref_ids], tr.PAD, device=run.device)
+tgt_out, _ = pad_ids([s + [tr.EOS] for s in ref_ids], tr.PAD, device=run.device)   # what each position predicts
 with torch.no_grad():
     memory = model.encode(src, src_mask)
     logits = model.decode(tgt_in, memory, src_mask)               # (B, T, V)
@@ -212,7 +223,7 @@ Markdown(
     f"The argmax piece is **{example_rows[0]['piece']}** with probability {example_rows[0]['probability']:.1%} "
     f"(the reference has **{gold_piece}**). Over all {len(z):,} target positions of the {len(test)} test sentences "
     f"the argmax of the logits and of the probabilities agree at every one (asserted), and the model's top piece "
-    f"is the reference piece at {(z.argmax(-1) == tgt_in.new_tensor(sum(ref_ids, []))).double().mean().item():.1%} "
+    f"is the reference piece at {(z.argmax(-1) == tgt_out[tgt_mask]).double().mean().item():.1%} "
     f"of them (teacher forcing). The output layer has $V \\times D$ = {V:,} × {D} = {V * D:,} weights; for the seed's "
     f"10,000 words at the paper's $D = 512$ it would be {10_000 * 512:,}.")
 
@@ -261,7 +272,7 @@ def ids_until_eos(row):
     return out
 
 
-MAX_NEW = model.max_len - 1
+MAX_NEW = min(model.max_len - 1, 2 * max(len(r) for r in ref_ids) + 4)   # room for the longest reference, twice
 with torch.no_grad():
     greedy = tr.greedy_decode(model, src, src_mask, max_len=MAX_NEW)
     for kw in (dict(temperature=0.0), dict(top_k=1)):

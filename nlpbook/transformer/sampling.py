@@ -36,7 +36,7 @@ def _check_args(logits, temperature, top_k, generator=None) -> None:
             raise InputError(f"top_k = {top_k} is more than the vocabulary ({logits.shape[-1]} logits)")
     if generator is not None:
         check_type("generator", generator, torch.Generator)
-        if generator.device != logits.device:
+        if generator.device.type != logits.device.type:
             raise InputError(f"generator is on {generator.device} but logits are on {logits.device}: "
                              f"make it with torch.Generator(device=logits.device)")
 
