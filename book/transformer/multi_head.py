@@ -49,7 +49,7 @@ from torch import nn
 run = nlpbook.setup(PROFILE, seed=SEED, threads=1)
 
 D_MODEL, HEADS = 512, 8                  # the seed's (and the paper's) sizes
-COST_HEADS = [1, 2, 4, 8, 16, 64]       # head counts for the cost table
+COST_HEADS = run.profile.pick(smoke=[1, 8, 64], book=[1, 2, 4, 8, 16, 64])   # head counts for the cost table
 COST_T = run.profile.pick(smoke=16, book=64)       # tokens per sentence in the cost table
 COST_REPEATS = run.profile.pick(smoke=3, book=9)
 N_SENTENCES = run.profile.pick(smoke=20, book=300)  # test sentences for the per-head summary

@@ -58,12 +58,12 @@ CONFIG = run.profile.pick(smoke=dict(d_model=32, nhead=4, num_encoder_layers=2, 
                                     dropout=0.1))
 EPOCHS = run.profile.pick(smoke=1, book=8)
 BATCH, LR, WARMUP = 128, 1e-3, run.profile.pick(smoke=4, book=200)
-N_TEST = run.profile.pick(smoke=40, book=500)         # test sentences decoded by every strategy
+N_TEST = run.profile.pick(smoke=16, book=500)         # test sentences decoded by every strategy
 SAMPLE_SEEDS = run.profile.pick(smoke=[SEED], book=[SEED, SEED + 1, SEED + 2])
 BEAM = 4
 TOP_K = 10
-CHI_DRAWS = 20_000                                     # draws for the chi-square test on a real step
-CACHE_LENGTHS = run.profile.pick(smoke=[4, 16, 48], book=[4, 8, 16, 32, 64, 120])   # < the model's max_len   # tokens generated
+CHI_DRAWS = 20_000                                    # draws for the chi-square test on a real step
+CACHE_LENGTHS = run.profile.pick(smoke=[4, 40], book=[4, 8, 16, 32, 64, 120])   # < the model's max_len   # tokens generated
 CACHE_BATCH = 32
 CACHE_ROUNDS = run.profile.pick(smoke=3, book=7)
 
