@@ -420,7 +420,7 @@ def head_grid(weights, rows_labels, cols_labels, title):
     """One heatmap per head of ``weights`` (h, T, S), labelled with the pieces."""
     cols = min(H, 2)
     nrows = math.ceil(H / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(7, 3.2 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, cols, figsize=(7, 3.2 * nrows), squeeze=False, constrained_layout=True)
     for i, ax in enumerate(axes.flat):
         if i >= H:
             ax.axis("off")
@@ -430,7 +430,8 @@ def head_grid(weights, rows_labels, cols_labels, title):
         ax.set_yticks(range(len(rows_labels)), rows_labels, fontsize=7)
         ax.set_title(f"head {i + 1}", fontsize=9)
         ax.set_xlabel("key (German piece)", fontsize=8)
-        ax.set_ylabel("query", fontsize=8)
+        if i % cols == 0:
+            ax.set_ylabel("query piece", fontsize=8)
     fig.colorbar(im, ax=axes, shrink=0.6, label="attention weight")
     fig.suptitle(title, fontsize=10)
     plt.show()
@@ -521,18 +522,24 @@ Markdown(
     f"Over {len(test)} test sentences, the trained encoder's heads have a mean entropy of "
     f"{enc_frac.mean():.2f} of the uniform row's (heads range {enc_frac.min():.2f}–{enc_frac.max():.2f}), against "
     f"{enc_frac0.mean():.2f} untrained ({enc_frac0.min():.2f}–{enc_frac0.max():.2f}): an untrained head attends almost "
-    f"uniformly, and training made the heads both sharper and different from one another. The most specialised "
-    f"encoder heads put on average "
-    + ", ".join(f"{v:.0%} of their weight on {name} (layer {lh[0] + 1}, head {lh[1] + 1})"
+    f"uniformly, and training made every head sharper"
+    + (", though the heads differ little from one another. " if enc_frac.max() - enc_frac.min() < 0.15
+       else " and the heads differ from one another. ")
+    + "The encoder head with the largest share on each relative position puts on average "
+    + ", ".join(f"{v:.0%} of its weight on {name} (layer {lh[0] + 1}, head {lh[1] + 1})"
                 for name, (v, lh) in best_share.items())
-    + f", where a uniform head would put {uniform_share:.0%}. In cross-attention the most diagonal head "
+    + f", where a uniform head would put {uniform_share:.0%}"
+    + ("; no encoder head of this model is a clear previous-, next- or same-token head. "
+       if max(v for v, _ in best_share.values()) < 0.3 else ". ")
+    + f"In cross-attention the most diagonal head "
     f"(layer {best_diag[0] + 1}, head {best_diag[1] + 1}) puts {diag.max():.0%} of its weight within one piece of the "
     f"scaled diagonal, against {diag0.mean():.0%} for the untrained heads; the cross-attention entropies are "
     f"{cross_frac.min():.2f}–{cross_frac.max():.2f} of uniform (untrained {cross_frac0.min():.2f}–"
     f"{cross_frac0.max():.2f}). This is a small model ({model.d_model} dimensions, {H} heads, "
     f"{len(model.encoder.layers)} + {len(model.decoder.layers)} layers, trained for minutes on sentences of up to "
-    f"{MAX_WORDS} words) measured on one training run: some heads find clear positional or alignment patterns, others "
-    f"stay diffuse, and nothing here says which linguistic relation a head encodes. Attention weights show where a head "
+    f"{MAX_WORDS} words) measured on one training run: its heads are sharper than chance and the cross-attention "
+    f"moves towards the monotone alignment, but they stay diffuse, and nothing here says which linguistic relation "
+    f"a head encodes. Attention weights show where a head "
     f"reads, not what the model uses: the value vectors and $W^O$ decide that.")
 
 # %% [markdown]
@@ -553,9 +560,10 @@ Markdown(
     f"$\\sum_i \\mathrm{{head}}_i W_i^O$ (checked to {sum_err:.0e}), each head writing into the whole residual width. "
     f"And without positions attention cannot see order: permuting the tokens permutes the output exactly "
     f"({(out_p - out[:, perm]).abs()[real].max().item():.0e}). Why several heads: each head has its own attention "
-    f"pattern, and in the trained translation model they differ (encoder entropies {enc_frac.min():.2f}–"
-    f"{enc_frac.max():.2f} of uniform, one cross-attention head {diag.max():.0%} on the diagonal), where one head would "
-    f"have to average all the patterns into one.")
+    f"pattern, where one head would have to average all the patterns into one; in the small trained translation model "
+    f"they are sharper than at initialisation (encoder entropies {enc_frac.min():.2f}–{enc_frac.max():.2f} of uniform "
+    f"against {enc_frac0.mean():.2f}; the most diagonal cross-attention head {diag.max():.0%} near the diagonal against "
+    f"{diag0.mean():.0%}) but only moderately specialised.")
 
 # %% [markdown]
 # **The seed's statements, checked.**
@@ -579,16 +587,16 @@ Markdown(
     "multiplied by a learned $W^O$, which is the same as summing $\\mathrm{head}_i W_i^O$ over the heads. Because "
     "each head is $D/h$ wide, the FLOPs ($4(T+S)D^2 + 4TSD$) and parameters ($4D^2 + 4D$) equal those of one "
     "full-width head; only the $h \\cdot T \\cdot S$ attention scores grow. Several heads let the layer attend to "
-    "different positions for different reasons at once (in my trained model some heads look at the neighbouring "
-    f"token, one cross-attention head follows the diagonal alignment at {diag.max():.0%}), where a single head would "
-    "average them. Attention is permutation-equivariant, so positions must be added to the input.\n\n"
+    "different positions for different reasons at once, where a single head would average them (in my small "
+    f"trained model the heads were only moderately specialised: the most diagonal cross-attention head put "
+    f"{diag.max():.0%} of its weight near the diagonal, against {diag0.mean():.0%} before training). Attention is permutation-equivariant, so positions must be added to the input.\n\n"
     "**面试回答（中文）。** "
     "多头注意力并行地做 $h$ 个缩放点积注意力：输入先乘以 $W^Q, W^K, W^V$（各为 $D \\times D$），结果 reshape 成 $h$ 个头，"
     "每个头 $d_k = D/h$ 维，各自计算 $\\mathrm{softmax}(Q_iK_i^\\top/\\sqrt{d_k})V_i$，再把各头拼接回 $D$ 维并乘以可学习的 $W^O$，"
     "这等价于对各头求和 $\\sum_i \\mathrm{head}_i W_i^O$。由于每个头只有 $D/h$ 维，计算量（$4(T+S)D^2 + 4TSD$）和参数量"
     "（$4D^2 + 4D$）与一个全宽度的单头相同，只有 $h \\cdot T \\cdot S$ 个注意力分数随头数增加。多个头可以同时按不同方式关注"
-    f"不同位置（本章训练的模型中有的头关注相邻的词，有一个 cross-attention 头有 {diag.max():.0%} 的权重落在对角线对齐上），"
-    "单头则只能把这些模式平均成一个。注意力对输入顺序是置换等变的，所以必须加入位置编码。")
+    f"不同位置，单头则只能把这些模式平均成一个（本章训练的小模型中各头只是中等程度地分化：最接近对角线的 cross-attention 头"
+    f"有 {diag.max():.0%} 的权重落在对角线附近，训练前为 {diag0.mean():.0%}）。注意力对输入顺序是置换等变的，所以必须加入位置编码。")
 
 # %% [markdown]
 # ## Exercises
