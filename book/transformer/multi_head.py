@@ -58,7 +58,7 @@ N_SENTENCES = run.profile.pick(smoke=20, book=300)  # test sentences for the per
 MAX_WORDS = 8
 VOCAB = run.profile.pick(smoke=200, book=1000)
 MAX_TRAIN = run.profile.pick(smoke=1000, book=None)
-CONFIG = run.profile.pick(smoke=dict(d_model=32, nhead=4, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=64,
+CONFIG = run.profile.pick(smoke=dict(d_model=32, nhead=2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=64,
                                      dropout=0.1),
                           book=dict(d_model=128, nhead=4, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=256,
                                     dropout=0.1))
@@ -352,7 +352,7 @@ Markdown(
 # %% [markdown]
 # ## What the heads of the trained Transformer attend to
 #
-# The encoder–decoder Transformer of the encoder–decoder chapter ($h = 4$ heads per attention
+# The encoder–decoder Transformer of the encoder–decoder chapter (several heads per attention
 # layer), trained on Part III's German→English split; `trained_transformer` loads it from the
 # checkpoint cache (and trains it if the cache is empty). `attention_maps` runs a test sentence
 # through it, teacher-forced on the reference translation, and returns every layer's and head's
