@@ -948,6 +948,11 @@ def _transformer_translation_apis():
                     values={"tgt_in": [("longer than max_len", lambda: _ids(2, 17, vocab=Vt)),
                                        ("id >= tgt vocabulary", lambda: torch.full((2, 3), Vt))],
                             "model": [nn.Linear(2, 2)]}))
+    apis.append(Api("transformer.translation.loss_per_piece", tr.loss_per_piece,
+                    lambda: {"model": m, "data": data, "sources": ["ein Hund"], "references": ["a dog"]},
+                    scalars={"batch_size": POS_INT},
+                    values={"model": [nn.Linear(2, 2)], "data": ["x"], "sources": [[], "ein Hund", ["ein Hund", "eine Katze"]],
+                            "references": [[], "a dog"]}))
     D = 8
     enc, dec = EncoderLayer(D, 2, 16), DecoderLayer(D, 2, 16)
     apis.append(Api("EncoderLayer.forward(need_weights)", lambda **k: enc(**k),

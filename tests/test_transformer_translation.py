@@ -107,6 +107,8 @@ def test_training_memorises_a_tiny_corpus_and_the_schedule_is_applied(monkeypatc
     assert info["tokens_per_second"] > 0 and not model.training
     hyp = tr.translate(model, data.src_tokenizer, data.tgt_tokenizer, [a for a, _ in data.split.train])
     assert hyp == [b for _, b in data.split.train]
+    losses = tr.loss_per_piece(model, data, [a for a, _ in data.split.train], hyp, batch_size=4)
+    assert len(losses) == 6 and max(losses) < 0.1
     assert tr.translate(model, data.src_tokenizer, data.tgt_tokenizer, [a for a, _ in data.split.train],
                         beam_size=3, batch_size=2) == hyp
 
@@ -138,6 +140,19 @@ def test_trained_transformer_trains_once_then_loads_the_same_weights(tmp_path, m
     _, info4 = tr.trained_transformer(CONFIG | {"nhead": 4}, data, **kw)
     assert not info4["loaded"]
     assert first.src_vocab_size == len(data.src_tokenizer) and first.tgt_vocab_size == len(data.tgt_tokenizer)
+
+
+def test_loss_per_piece_is_the_teacher_forced_cross_entropy():
+    data = _tiny_data()
+    torch.manual_seed(0)
+    model = tr.build_transformer(CONFIG, data).double().eval()
+    src, ref = [a for a, _ in data.split.train], [b for _, b in data.split.train]
+    losses = tr.loss_per_piece(model, data, src, ref, batch_size=4)
+    for a, b, got in zip(src, ref, losses):
+        x = torch.tensor([data.src_tokenizer.encode(a) + [tr.EOS]])
+        y = data.tgt_tokenizer.encode(b)
+        s = tr.score_sequences(model, x, torch.ones_like(x, dtype=torch.bool), [y + [tr.EOS]])
+        assert got == pytest.approx(-s.log_probs[0] / (len(y) + 1), abs=1e-9)
 
 
 def test_config_is_checked():

@@ -66,7 +66,7 @@ from .model import Transformer
 
 __all__ = ["PAD", "UNK", "BOS", "EOS", "TRANSFORMER_CONFIG", "build_transformer", "label_smoothed_loss",
            "warmup_factor", "paper_peak_lr", "train_transformer", "trained_transformer", "greedy_decode",
-           "beam_search", "score_sequences", "translate", "attention_maps", "count_parameters"]
+           "beam_search", "score_sequences", "translate", "attention_maps", "count_parameters", "loss_per_piece"]
 
 PAD, UNK, BOS, EOS = range(len(SPECIALS))
 
@@ -427,6 +427,37 @@ def translate(model: Transformer, src_tokenizer, tgt_tokenizer, sentences: list,
             hyps = beam_search(model, src, mask, beam_size=beam_size, max_len=max_len, length_penalty=length_penalty)
         for i, h in zip(chunk, hyps.ids):
             out[i] = tgt_tokenizer.decode(h)
+    return out
+
+
+@torch.no_grad()
+def loss_per_piece(model: Transformer, data: TranslationData, sources: list, references: list,
+                   batch_size: int = 256) -> list:
+    """Teacher-forced cross-entropy per target piece of each (source, reference) pair, in nats (no smoothing).
+
+    The Transformer's twin of :func:`nlpbook.seq2seq.experiment.loss_per_piece` (same batches,
+    ``<eos>`` included), so the two kinds of model are compared on one measure.
+    """
+    _check_model(model)
+    check_type("data", data, TranslationData)
+    check_type("sources", sources, (list, tuple))
+    check_type("references", references, (list, tuple))
+    if len(sources) != len(references) or not sources:
+        raise InputError(f"sources and references must be non-empty and of one length, got "
+                         f"{len(sources)} and {len(references)}")
+    check_positive("batch_size", batch_size, integer=True)
+    was_training, out = model.training, []
+    model.eval()
+    try:
+        for start in range(0, len(sources), batch_size):
+            src_ids = data.src_tokenizer.encode_batch(list(sources[start:start + batch_size]))
+            tgt_ids = data.tgt_tokenizer.encode_batch(list(references[start:start + batch_size]))
+            batch = batching_module.make_batch(src_ids, tgt_ids, PAD, BOS, EOS, device=_device(model))
+            logits = model(batch.src, batch.tgt_in, batch.src_mask)
+            nll = F.cross_entropy(logits.transpose(1, 2), batch.tgt_out, reduction="none")
+            out += ((nll * batch.tgt_mask).sum(1) / batch.tgt_mask.sum(1)).tolist()
+    finally:
+        model.train(was_training)
     return out
 
 
