@@ -55,11 +55,12 @@ PARTS: tuple[Part, ...] = (
     )),
     Part("Part IV: The Transformer", "book/part4", (
         Chapter("book/transformer/self_attention", "Scaled dot-product self-attention", "Transformer", written=True),
-        Chapter("book/transformer/multi_head", "Multi-head attention", "Multi-Headed Attention"),
+        Chapter("book/transformer/multi_head", "Multi-head attention", "Multi-Headed Attention", written=True),
         Chapter("book/transformer/positional_encoding", "Positional encoding", "Positional Encoding", written=True),
         Chapter("book/transformer/layer_norm", "LayerNorm vs BatchNorm", "Layer normalization", written=True),
-        Chapter("book/transformer/encoder_decoder", "The encoder-decoder Transformer", "Encoder-decoder过程"),
-        Chapter("book/transformer/output_softmax", "From decoder states to words", "Encoder-decoder过程"),
+        Chapter("book/transformer/encoder_decoder", "The encoder-decoder Transformer", "Encoder-decoder过程",
+                written=True),
+        Chapter("book/transformer/output_softmax", "From decoder states to words", "Encoder-decoder过程", written=True),
     )),
     Part("Part V: Pretrained language models", "book/part5", (
         Chapter("book/pretrained/elmo_gpt_bert", "ELMo, GPT and BERT", "预训练语言模型"),

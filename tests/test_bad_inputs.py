@@ -56,11 +56,15 @@ from nlpbook.seq2seq.split import TranslationSplit
 from nlpbook.seq2seq.subwords import train_bpe
 from nlpbook.transformer.attention import causal_mask, scaled_dot_product_attention
 from nlpbook.transformer.causal_lm import CausalTransformerLM
+from nlpbook.transformer.flops import count_flops, mha_matmul_flops
+from nlpbook.transformer.head_stats import diagonal_share, head_summary, offset_share, row_entropy
 from nlpbook.transformer.kv_cache import KVCache
 from nlpbook.transformer.layers import DecoderLayer, EncoderLayer
 from nlpbook.transformer.model import Transformer
 from nlpbook.transformer.multi_head import MultiHeadAttention
 from nlpbook.transformer.norms import BatchNorm1d, LayerNorm
+from nlpbook.transformer.sampling import sample_decode, sample_next, sampling_distribution
+from nlpbook.transformer import translation as transformer_translation
 from nlpbook.transformer.positional import (LearnedPositionalEmbedding, SinusoidalPositionalEncoding,
                                             layout_permutation, shift_matrix, sinusoidal_table)
 from nlpbook.tasks.adding import (RecurrentRegressor, adding_problem, adding_problem_batches, adding_problem_mse)
@@ -659,6 +663,47 @@ def _transformer_apis():
     return apis
 
 
+def _transformer_heads_and_sampling_apis():
+    """multi_head and output_softmax chapters: head statistics, the FLOP formula, sampling."""
+    apis = []
+    weights = lambda: torch.softmax(_f(2, 5, 5), -1)  # noqa: E731
+    w_muts = ["rank+", "grow-1", "empty0", "int", "list", "nan", "zero"]
+    apis.append(Api("row_entropy", row_entropy, lambda: {"weights": weights()}, tensors={"weights": w_muts}))
+    apis.append(Api("offset_share", offset_share, lambda: {"weights": weights(), "offset": -1},
+                    tensors={"weights": w_muts}, scalars={"offset": [5, -5, 1.5, NAN, "1"]}))
+    apis.append(Api("diagonal_share", diagonal_share, lambda: {"weights": weights(), "band": 1},
+                    tensors={"weights": w_muts}, scalars={"band": [-1, 1.5, NAN, "1"]}))
+    apis.append(Api("head_summary", head_summary, lambda: {"weights": weights(), "self_attention": True},
+                    tensors={"weights": w_muts + ["rank-"]}, scalars={"band": [-1, 1.5, NAN]},
+                    values={"self_attention": [1, "yes"],
+                            "weights": [("non-square self-attention", lambda: torch.softmax(_f(2, 5, 6), -1))]}))
+    apis.append(Api("mha_matmul_flops", mha_matmul_flops, lambda: {"T": 3, "S": 4, "D": 8, "h": 2},
+                    scalars={"T": POS_INT, "S": POS_INT, "D": POS_INT, "h": POS_INT + [3]}))
+    apis.append(Api("count_flops", count_flops, lambda: {"fn": lambda: torch.ones(2, 2) @ torch.ones(2, 2)},
+                    values={"fn": [None, 3]}))
+    V = 11
+    logits = lambda: _f(3, V)  # noqa: E731
+    l_muts = ["rank+", "rank-", "empty0", "empty1", "int", "list"]
+    TEMP = [-0.5, NAN, INF, "1"]
+    apis.append(Api("sampling_distribution", sampling_distribution, lambda: {"logits": logits(), "temperature": 0.7,
+                                                                             "top_k": 3},
+                    tensors={"logits": l_muts}, scalars={"temperature": TEMP, "top_k": POS_INT + [V + 1]}))
+    apis.append(Api("sample_next", sample_next, lambda: {"logits": logits(), "temperature": 0.7, "top_k": 3,
+                                                         "generator": torch.Generator().manual_seed(0)},
+                    tensors={"logits": l_muts}, scalars={"temperature": TEMP, "top_k": POS_INT + [V + 1]},
+                    values={"generator": [3, "seed"]}))
+    model = Transformer(V, V, 8, 2, 1, 1, 16, max_len=16)
+    apis.append(Api("sample_decode", sample_decode,
+                    lambda: {"model": model, "src": _ids(2, 5, vocab=V), "src_mask": _mask(2, 5), "bos_id": 1,
+                             "max_new_tokens": 3, "eos_id": 2},
+                    tensors={"src": ["neg", "big", "float", "list", "rank+", "empty1"],
+                             "src_mask": ["grow0", "grow1", "intmask", "norow", "list"]}, vocab=V,
+                    scalars={"bos_id": [-1, V, 1.5], "eos_id": [-1, V], "max_new_tokens": POS_INT + [16],
+                             "temperature": TEMP, "top_k": POS_INT + [V + 1]},
+                    values={"model": [None, nn.Linear(2, 2)], "generator": [3]}))
+    return apis
+
+
 def _bert_apis(tmp_root):
     apis = []
     torch.manual_seed(0)
@@ -878,13 +923,104 @@ def _seq2seq_experiment_apis():
     return apis
 
 
+def _transformer_translation_apis():
+    """The Transformer on Part III's translation task (nlpbook.transformer.translation), need_weights."""
+    tr = transformer_translation
+    apis = []
+    PROB = [-0.1, 1.0, NAN, "0.1"]
+    pairs = [("ein Hund", "a dog"), ("eine Katze", "a cat"), ("der Hund schläft", "the dog sleeps"),
+             ("die Katze isst", "the cat eats")]
+    de = train_bpe([a for a, _ in pairs], 30, cache_name=None)
+    en = train_bpe([b for _, b in pairs], 30, cache_name=None)
+    data = TranslationData(TranslationSplit(pairs, pairs[:1], pairs[:2]), de, en,
+                           de.encode_batch([a for a, _ in pairs]), en.encode_batch([b for _, b in pairs]), 3)
+    config = dict(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=16, max_len=16)
+
+    def model():
+        torch.manual_seed(0)
+        return tr.build_transformer(config, data).eval()
+    m = model()
+    Vs, Vt = len(de), len(en)
+    apis.append(Api("build_transformer", tr.build_transformer, lambda: {"config": config, "data": data},
+                    values={"config": ["x", {"heads": 2}, {"nhead": 3}], "data": ["x", pairs]},
+                    also={"config": ["heads", "nhead", "d_model"]}))
+    apis.append(Api("count_parameters", tr.count_parameters, lambda: {"model": m}, values={"model": ["x", None]}))
+    apis.append(Api("label_smoothed_loss", tr.label_smoothed_loss,
+                    lambda: {"logits": _f(2, 3, 5), "targets": _ids(2, 3, vocab=5), "mask": _mask(2, 3)},
+                    tensors={"logits": ["rank-", "rank+", "int", "list", "empty0"],
+                             "targets": ["neg", "big", "float", "grow1", "list"],
+                             "mask": ["intmask", "grow1", "list"]},
+                    scalars={"smoothing": PROB}, vocab=5,
+                    values={"mask": [("no real token", lambda: torch.zeros(2, 3, dtype=torch.bool))]}))
+    apis.append(Api("warmup_factor", tr.warmup_factor, lambda: {"step": 3, "warmup_steps": 10},
+                    scalars={"step": POS_INT, "warmup_steps": POS_INT}))
+    apis.append(Api("paper_peak_lr", tr.paper_peak_lr, lambda: {"d_model": 512, "warmup_steps": 4000},
+                    scalars={"d_model": POS_INT, "warmup_steps": POS_INT}))
+    apis.append(Api("train_transformer", tr.train_transformer,
+                    lambda: {"model": model(), "src_ids": data.train_src, "tgt_ids": data.train_tgt, "epochs": 1,
+                             "batch_size": 2, "lr": 1e-3, "warmup_steps": 2, "progress": False},
+                    scalars={"epochs": POS_INT, "batch_size": POS_INT, "lr": POS_FLOAT, "warmup_steps": POS_INT,
+                             "clip": POS_FLOAT, "label_smoothing": PROB},
+                    values={"model": [nn.Linear(2, 2), None], "src_ids": [[], "ab", data.train_src[:2]]}))
+    apis.append(Api("trained_transformer", tr.trained_transformer,
+                    lambda: {"config": config, "data": data, "epochs": 1, "batch_size": 2, "lr": 1e-3,
+                             "warmup_steps": 2, "progress": False, "name": "bad-inputs-sweep-transformer"},
+                    scalars={"epochs": POS_INT, "batch_size": POS_INT, "lr": POS_FLOAT, "warmup_steps": POS_INT,
+                             "label_smoothing": PROB, "clip": POS_FLOAT},
+                    values={"config": ["x", None, {"heads": 2}, {"nhead": 3}], "data": ["x", pairs]},
+                    also={"config": ["heads", "nhead", "d_model"]}))
+    src_good = lambda: {"src": _ids(2, 5, vocab=Vs), "src_mask": _mask(2, 5)}  # noqa: E731
+    id_muts = ["neg", "big", "float", "list", "rank+", "empty1"]
+    mask_muts = ["grow0", "grow1", "intmask", "norow", "list"]
+    bad_len = [0, -1, 1.5, NAN, "3", 17]
+    for label, fn, extra in (("greedy_decode", tr.greedy_decode, {}),
+                             ("beam_search", tr.beam_search, {"beam_size": 2})):
+        apis.append(Api(f"transformer.translation.{label}", fn, lambda extra=extra: {"model": m} | src_good() | extra,
+                        tensors={"src": id_muts, "src_mask": mask_muts}, vocab=Vs,
+                        scalars={"max_len": bad_len, "length_penalty": [-1, NAN, "1"]}
+                        | ({"beam_size": POS_INT} if extra else {}),
+                        values={"model": [nn.Linear(2, 2), None]}))
+    apis.append(Api("transformer.translation.score_sequences", tr.score_sequences,
+                    lambda: {"model": m} | src_good() | {"ids": [[4, 3], [5, 6, 3]]},
+                    tensors={"src": id_muts, "src_mask": mask_muts}, vocab=Vs,
+                    scalars={"length_penalty": [-1, NAN, "1"]},
+                    values={"ids": [[[4, 3]], [[], [4]], "ab", [[4, Vt], [3]], [[4] * 17, [3]]],
+                            "model": [nn.Linear(2, 2)]}))
+    apis.append(Api("transformer.translation.translate", tr.translate,
+                    lambda: {"model": m, "src_tokenizer": de, "tgt_tokenizer": en, "sentences": ["ein Hund"]},
+                    scalars={"beam_size": POS_INT, "batch_size": POS_INT, "max_len": bad_len},
+                    values={"sentences": [[], "ein Hund", [1, 2], [("Hund " * 20).strip()]],
+                            "model": [nn.Linear(2, 2)]}))
+    apis.append(Api("attention_maps", tr.attention_maps,
+                    lambda: {"model": m} | src_good() | {"tgt_in": _ids(2, 4, vocab=Vt)},
+                    tensors={"src": id_muts, "src_mask": mask_muts,
+                             "tgt_in": ["neg", "float", "list", "rank+", "batch1", "empty1"]}, vocab=Vs,
+                    values={"tgt_in": [("longer than max_len", lambda: _ids(2, 17, vocab=Vt)),
+                                       ("id >= tgt vocabulary", lambda: torch.full((2, 3), Vt))],
+                            "model": [nn.Linear(2, 2)]}))
+    apis.append(Api("transformer.translation.loss_per_piece", tr.loss_per_piece,
+                    lambda: {"model": m, "data": data, "sources": ["ein Hund"], "references": ["a dog"]},
+                    scalars={"batch_size": POS_INT},
+                    values={"model": [nn.Linear(2, 2)], "data": ["x"], "sources": [[], "ein Hund", ["ein Hund", "eine Katze"]],
+                            "references": [[], "a dog"]}))
+    D = 8
+    enc, dec = EncoderLayer(D, 2, 16), DecoderLayer(D, 2, 16)
+    apis.append(Api("EncoderLayer.forward(need_weights)", lambda **k: enc(**k),
+                    lambda: {"src": _f(2, 5, D), "need_weights": True}, values={"need_weights": ["yes", 1]}))
+    apis.append(Api("DecoderLayer.forward(need_weights)", lambda **k: dec(**k),
+                    lambda: {"tgt": _f(2, 4, D), "memory": _f(2, 5, D, seed=1), "need_weights": True},
+                    values={"need_weights": ["yes", 1]}))
+    return apis
+
+
 def _mentions(message: str, names) -> bool:
     return any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", message) for n in names)
 
 
 def sweep(tmp_root: str):
     apis = (_rnn_apis() + _lm_apis() + _task_apis() + _optim_apis() + _compare_apis() + _word2vec_apis()
-            + _transformer_apis() + _seq2seq_experiment_apis() + _bert_apis(tmp_root) + _data_apis(tmp_root))
+            + _transformer_apis() + _transformer_heads_and_sampling_apis() + _seq2seq_experiment_apis()
+            + _transformer_translation_apis() + _bert_apis(tmp_root) + _data_apis(tmp_root))
     results = {"clear": [], "obscure": [], "silent": []}
     broken_good = []
     for api in apis:

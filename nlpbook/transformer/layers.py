@@ -92,26 +92,33 @@ class EncoderLayer(_Layer):
 
     def forward(self, src: torch.Tensor, src_mask: torch.Tensor | None = None,
                 src_key_padding_mask: torch.Tensor | None = None, is_causal: bool = False, *,
-                check: bool = True) -> torch.Tensor:
-        """``src`` ``(B, T, D)`` -> ``(B, T, D)``; masks True = may attend / real token."""
+                check: bool = True, need_weights: bool = False):
+        """``src`` ``(B, T, D)`` -> ``(B, T, D)``; masks True = may attend / real token.
+
+        ``need_weights=True`` returns ``(output, {"self": weights (B, h, T, T)})``: the softmax of
+        every head (before dropout), from the explicit attention path.
+        """
         if check:
+            check_type("need_weights", need_weights, bool)
             self._check_tokens("src", src, {})
             check_attention_masks(src, src, src_mask, src_key_padding_mask, is_causal,
                                   names=("src_mask", "src_key_padding_mask", "is_causal"))
         mask = combine_masks(src[:, None], src[:, None], src_mask, src_key_padding_mask, False)
-        x = src
+        x, weights = src, {}
         if self.norm_first:
-            x = x + self._self_attention(self.norm1(x, check=False), mask, is_causal)
+            x = x + self._self_attention(self.norm1(x, check=False), mask, is_causal, weights)
             x = x + self.dropout2(self.feed_forward(self.norm2(x, check=False)))
         else:
-            x = self.norm1(x + self._self_attention(x, mask, is_causal), check=False)
+            x = self.norm1(x + self._self_attention(x, mask, is_causal, weights), check=False)
             x = self.norm2(x + self.dropout2(self.feed_forward(x)), check=False)
-        return x
+        return (x, weights) if need_weights else x
 
-    def _self_attention(self, x, mask, is_causal):
+    def _self_attention(self, x, mask, is_causal, weights=None):
         q = self.self_attn.project_query(x)
         k, v = self.self_attn.project_key_value(x, x)
-        out, _ = self.self_attn.attend_heads(q, k, v, mask, causal=is_causal)
+        out, w = self.self_attn.attend_heads(q, k, v, mask, causal=is_causal, need_weights=weights is not None)
+        if weights is not None:
+            weights["self"] = w
         return self.dropout1(out)
 
 
@@ -128,8 +135,11 @@ class DecoderLayer(_Layer):
                 memory_mask: torch.Tensor | None = None, tgt_key_padding_mask: torch.Tensor | None = None,
                 memory_key_padding_mask: torch.Tensor | None = None, tgt_is_causal: bool = False,
                 memory_is_causal: bool = False, *, cache: LayerCache | None = None,
-                check: bool = True) -> torch.Tensor:
+                check: bool = True, need_weights: bool = False):
         """``tgt`` ``(B, T, D)``, ``memory`` ``(B, S, D)`` -> ``(B, T, D)``.
+
+        ``need_weights=True`` returns ``(output, {"self": (B, h, T, T'), "cross": (B, h, T, S)})``,
+        every head's attention weights (softmax before dropout; ``T'`` counts cached tokens too).
 
         With ``cache`` (a :class:`~nlpbook.transformer.kv_cache.LayerCache`), ``tgt`` holds only
         the new tokens; their keys/values are appended to the cache and they attend to every
@@ -137,32 +147,35 @@ class DecoderLayer(_Layer):
         ``tgt_key_padding_mask`` are not supported with a cache.
         """
         if check:
+            check_type("need_weights", need_weights, bool)
             self.check_inputs(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask,
                               tgt_is_causal, memory_is_causal, cache)
         self_mask = combine_masks(tgt[:, None], tgt[:, None], tgt_mask, tgt_key_padding_mask, False)
         cross_mask = combine_masks(tgt[:, None], memory[:, None], memory_mask, memory_key_padding_mask,
                                    memory_is_causal)
-        x = tgt
+        x, w = tgt, ({} if need_weights else None)
         if self.norm_first:
-            x = x + self._self_attention(self.norm1(x, check=False), self_mask, tgt_is_causal, cache)
-            x = x + self._cross_attention(self.norm2(x, check=False), memory, cross_mask, cache)
+            x = x + self._self_attention(self.norm1(x, check=False), self_mask, tgt_is_causal, cache, w)
+            x = x + self._cross_attention(self.norm2(x, check=False), memory, cross_mask, cache, w)
             x = x + self.dropout3(self.feed_forward(self.norm3(x, check=False)))
         else:
-            x = self.norm1(x + self._self_attention(x, self_mask, tgt_is_causal, cache), check=False)
-            x = self.norm2(x + self._cross_attention(x, memory, cross_mask, cache), check=False)
+            x = self.norm1(x + self._self_attention(x, self_mask, tgt_is_causal, cache, w), check=False)
+            x = self.norm2(x + self._cross_attention(x, memory, cross_mask, cache, w), check=False)
             x = self.norm3(x + self.dropout3(self.feed_forward(x)), check=False)
-        return x
+        return (x, w) if need_weights else x
 
-    def _self_attention(self, x, mask, causal, cache):
+    def _self_attention(self, x, mask, causal, cache, weights=None):
         attn = self.self_attn
         q = attn.project_query(x)
         k, v = attn.project_key_value(x, x)
         if cache is not None:
             k, v = cache.append(k, v)               # (B, h, t_past + T, d_k): the prefix is not recomputed
-        out, _ = attn.attend_heads(q, k, v, mask, causal=causal)
+        out, w = attn.attend_heads(q, k, v, mask, causal=causal, need_weights=weights is not None)
+        if weights is not None:
+            weights["self"] = w
         return self.dropout1(out)
 
-    def _cross_attention(self, x, memory, mask, cache):
+    def _cross_attention(self, x, memory, mask, cache, weights=None):
         attn = self.multihead_attn
         q = attn.project_query(x)
         if cache is not None and cache.cross_k is not None:
@@ -171,7 +184,9 @@ class DecoderLayer(_Layer):
             k, v = attn.project_key_value(memory, memory)
             if cache is not None:
                 cache.cross_k, cache.cross_v = k, v
-        out, _ = attn.attend_heads(q, k, v, mask)
+        out, w = attn.attend_heads(q, k, v, mask, need_weights=weights is not None)
+        if weights is not None:
+            weights["cross"] = w
         return self.dropout2(out)
 
     def check_inputs(self, tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask,
