@@ -30,8 +30,8 @@ from ..bert.encoder import ACTIVATIONS
 from ..bert.gelu import gelu_exact, gelu_tanh
 from ..bert.model import BertConfig, BertModel
 from ..transformer.norms import LayerNorm
-from ..validate import check_tensor, check_type
-from .losses import check_mlm_labels, mlm_loss, nsp_loss
+from ..validate import check_choice, check_tensor, check_type
+from .losses import REDUCTIONS, check_mlm_labels, mlm_loss, nsp_loss
 from .masking import IGNORE_INDEX
 
 __all__ = ["MLMHead", "NSPHead", "BertForPreTraining", "PreTrainingOutput"]
@@ -107,10 +107,15 @@ class BertForPreTraining(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, labels: torch.Tensor | None = None,
                 next_sentence_label: torch.Tensor | None = None, *, masked_only: bool = True,
-                check: bool = True) -> PreTrainingOutput:
-        """``(B, T)`` ids, mask, segments; ``labels`` ``(B, T)`` (-100 = not chosen), ``next_sentence_label`` ``(B,)``."""
+                reduction: str = "mean", check: bool = True) -> PreTrainingOutput:
+        """``(B, T)`` ids, mask, segments; ``labels`` ``(B, T)`` (-100 = not chosen), ``next_sentence_label`` ``(B,)``.
+
+        ``reduction="mean"``: the losses of ``transformers`` (means over masked tokens and over pairs);
+        ``"sum"``: the seed's sums $L_1$ and $L_2$ (:mod:`nlpbook.pretrain.losses`).
+        """
         if check:
             check_type("masked_only", masked_only, bool)
+            check_choice("reduction", reduction, REDUCTIONS)
             if labels is not None:
                 check_tensor("labels", labels, tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else None)
             if next_sentence_label is not None and isinstance(input_ids, torch.Tensor):
@@ -130,9 +135,11 @@ class BertForPreTraining(nn.Module):
             targets = labels
         result = PreTrainingOutput(mlm_logits, nsp_logits)
         if labels is not None:
-            result.mlm_loss = mlm_loss(mlm_logits, targets, check=False)
+            result.mlm_loss = mlm_loss(mlm_logits, targets, reduction=reduction, check=False)
         if next_sentence_label is not None:
-            result.nsp_loss = nsp_loss(nsp_logits, next_sentence_label, check=check)
+            if check:
+                check_tensor("next_sentence_label", next_sentence_label, device=input_ids.device)
+            result.nsp_loss = nsp_loss(nsp_logits, next_sentence_label, reduction=reduction, check=check)
         if result.mlm_loss is not None and result.nsp_loss is not None:
             result.loss = result.mlm_loss + result.nsp_loss
         return result
