@@ -37,9 +37,22 @@ class SpecialIds:
     mask_id: int
     unk_id: int
 
+    def __post_init__(self):
+        check_number("vocab_size", self.vocab_size, low=6, integer=True, what="an int >= 6 (5 specials and a word)")
+        for name in ("pad_id", "cls_id", "sep_id", "mask_id", "unk_id"):
+            check_number(name, getattr(self, name), low=0, high=self.vocab_size - 1, integer=True,
+                         what=f"an id in 0..{self.vocab_size - 1} (vocab_size {self.vocab_size})")
+        if len({self.pad_id, self.cls_id, self.sep_id, self.mask_id}) < 4:
+            raise InputError("pad_id, cls_id, sep_id and mask_id must be four different ids, got "
+                             f"{self.pad_id}, {self.cls_id}, {self.sep_id}, {self.mask_id}")
+
     @classmethod
     def from_tokenizer(cls, tokenizer) -> "SpecialIds":
         """From :class:`nlpbook.bert.wordpiece.WordPieceTokenizer` (or anything with the same attributes)."""
+        names = ("pad_id", "cls_id", "sep_id", "mask_id", "unk_id", "__len__")
+        if not all(hasattr(tokenizer, n) for n in names):
+            raise InputError(f"tokenizer must be a WordPieceTokenizer (with {', '.join(names[:5])} and a length), "
+                             f"got {type(tokenizer).__name__}")
         return cls(len(tokenizer), tokenizer.pad_id, tokenizer.cls_id, tokenizer.sep_id, tokenizer.mask_id,
                    tokenizer.unk_id)
 
@@ -89,6 +102,7 @@ def pretraining_batch(pairs: Sequence[SentencePair], specials: SpecialIds, *, ma
     ``generator`` (a CPU ``torch.Generator``) draws the masks; the batch is built on the CPU and
     moved to ``device`` at the end, so the same seed gives the same batch on every device.
     """
+    check_number("rate", rate, low=0, high=1, low_open=True)
     if generator is not None:
         check_type("generator", generator, torch.Generator)
         if generator.device.type != "cpu":

@@ -48,6 +48,13 @@ class Document:
     name: str
     sentences: tuple[str, ...]
 
+    def __post_init__(self):
+        check_type("key", self.key, str)
+        check_type("name", self.name, str)
+        check_type("sentences", self.sentences, tuple, "a tuple of str")
+        for s in self.sentences:
+            check_type("sentences", s, str, "a tuple of str")
+
 
 def bible_documents(source: str = "kjv") -> list[Document]:
     """Every chapter of the ``kjv`` or ``web`` Bible, as a document of sentences."""

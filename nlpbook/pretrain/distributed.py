@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from ..validate import InputError, check_choice
+from ..validate import InputError, check_choice, check_number, check_type
 
 __all__ = ["DistInfo", "init_distributed", "close_distributed", "all_reduce_sum"]
 
@@ -59,12 +59,17 @@ def init_distributed(device: str = "auto") -> DistInfo:
 
 def close_distributed(info: DistInfo) -> None:
     """Destroy the group if :func:`init_distributed` created it."""
+    check_type("info", info, DistInfo)
     if info.created and dist.is_initialized():
         dist.destroy_process_group()
 
 
 def all_reduce_sum(values: list[float], info: DistInfo) -> list[float]:
     """The sum over ranks of a few floats (logging); the values themselves with one process."""
+    check_type("values", values, (list, tuple), "a list of numbers")
+    for v in values:
+        check_number("values", v, finite=False)
+    check_type("info", info, DistInfo)
     if info.world_size == 1 or not dist.is_initialized():
         return list(values)
     t = torch.tensor(values, dtype=torch.float64, device=info.device)

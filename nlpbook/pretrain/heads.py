@@ -30,7 +30,8 @@ from ..bert.encoder import ACTIVATIONS
 from ..bert.gelu import gelu_exact, gelu_tanh
 from ..bert.model import BertConfig, BertModel
 from ..transformer.norms import LayerNorm
-from ..validate import check_choice, check_tensor, check_type
+from ..validate import (InputError, check_choice, check_ids, check_mask, check_mask_rows, check_positive, check_tensor,
+                        check_type)
 from .losses import REDUCTIONS, check_mlm_labels, mlm_loss, nsp_loss
 from .masking import IGNORE_INDEX
 
@@ -42,6 +43,12 @@ class MLMHead(nn.Module):
 
     def __init__(self, config: BertConfig, word_embeddings: nn.Embedding, *, fast: bool = True):
         super().__init__()
+        check_type("config", config, BertConfig)
+        check_type("word_embeddings", word_embeddings, nn.Embedding)
+        check_type("fast", fast, bool)
+        if tuple(word_embeddings.weight.shape) != (config.vocab_size, config.hidden_size):
+            raise InputError(f"word_embeddings is {tuple(word_embeddings.weight.shape)} but the config needs "
+                             f"(vocab_size, hidden_size) = ({config.vocab_size}, {config.hidden_size})")
         c = config
         self.dense = nn.Linear(c.hidden_size, c.hidden_size)                       # W_t, b_t
         form = ACTIVATIONS[c.hidden_act]
@@ -52,8 +59,13 @@ class MLMHead(nn.Module):
         self.decoder.weight = word_embeddings.weight                              # E: tied, (V, H)
         self.bias = nn.Parameter(torch.zeros(c.vocab_size))                       # b: (V,)
 
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        """``(..., H)`` -> ``(..., V)``. Unchecked."""
+    def forward(self, hidden: torch.Tensor, *, check: bool = True) -> torch.Tensor:
+        """``(..., H)`` -> ``(..., V)``."""
+        if check:
+            check_tensor("hidden", hidden, like=("the head's weights", self.dense.weight), allow_empty=True)
+            if hidden.dim() < 1 or hidden.shape[-1] != self.dense.in_features:
+                raise InputError(f"hidden is {tuple(hidden.shape)} but its last dimension must be "
+                                 f"H = {self.dense.in_features} (hidden_size); hidden must be (..., H)")
         z = self.norm(self.activation(self.dense(hidden)), check=False)
         return F.linear(z, self.decoder.weight, self.bias)
 
@@ -63,9 +75,14 @@ class NSPHead(nn.Module):
 
     def __init__(self, hidden_size: int):
         super().__init__()
+        check_positive("hidden_size", hidden_size, integer=True)
         self.seq_relationship = nn.Linear(hidden_size, 2)
 
-    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+    def forward(self, pooled: torch.Tensor, *, check: bool = True) -> torch.Tensor:
+        """``(B, H)`` -> ``(B, 2)``."""
+        if check:
+            check_tensor("pooled", pooled, (None, self.seq_relationship.in_features),
+                         like=("the head's weights", self.seq_relationship.weight))
         return self.seq_relationship(pooled)
 
 
@@ -93,7 +110,8 @@ class BertForPreTraining(nn.Module):
 
     @torch.no_grad()
     def init_weights(self, std: float = 0.02) -> None:
-        """BERT's initialisation: N(0, 0.02) weights, zero biases, LayerNorm 1 and 0 (as ``transformers``)."""
+        """BERT's initialisation: N(0, 0.02) weights, zero biases, LayerNorm 1 and 0 (``transformers`` also zeroes the [PAD] row)."""
+        check_positive("std", std)
         for m in self.modules():
             if isinstance(m, (nn.Linear, nn.Embedding)):
                 m.weight.normal_(0.0, std)
@@ -116,30 +134,33 @@ class BertForPreTraining(nn.Module):
         if check:
             check_type("masked_only", masked_only, bool)
             check_choice("reduction", reduction, REDUCTIONS)
+            self.bert.embeddings.check_inputs(input_ids, token_type_ids)
+            if attention_mask is not None:
+                check_mask("attention_mask", attention_mask, tuple(input_ids.shape))
+                check_tensor("attention_mask", attention_mask, device=input_ids.device)
+                check_mask_rows("attention_mask", attention_mask, "real token (True) to attend to")
             if labels is not None:
-                check_tensor("labels", labels, tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else None)
-            if next_sentence_label is not None and isinstance(input_ids, torch.Tensor):
-                check_tensor("next_sentence_label", next_sentence_label, (input_ids.shape[0],))
-        out = self.bert(input_ids, attention_mask, token_type_ids, check=check)
-        if check and labels is not None:
-            check_tensor("labels", labels, device=input_ids.device)
-            check_mlm_labels(labels, self.config.vocab_size)
-        nsp_logits = self.nsp(out.pooler_output)                                   # (B, 2)
+                check_tensor("labels", labels, tuple(input_ids.shape), device=input_ids.device)
+                check_mlm_labels(labels, self.config.vocab_size)
+            if next_sentence_label is not None:
+                check_tensor("next_sentence_label", next_sentence_label, (input_ids.shape[0],),
+                             device=input_ids.device)
+                check_ids("next_sentence_label", next_sentence_label, 2, vocab_from="IsNext = 0, NotNext = 1")
+        out = self.bert(input_ids, attention_mask, token_type_ids, check=False)
+        nsp_logits = self.nsp(out.pooler_output, check=False)                                   # (B, 2)
         hidden = out.last_hidden_state                                             # (B, T, H)
         if labels is not None and masked_only:
             chosen = labels != IGNORE_INDEX                                        # (B, T): M
-            mlm_logits = self.mlm(hidden[chosen])                                  # (|M|, V)
+            mlm_logits = self.mlm(hidden[chosen], check=False)                     # (|M|, V)
             targets = labels[chosen]
         else:
-            mlm_logits = self.mlm(hidden)                                          # (B, T, V)
+            mlm_logits = self.mlm(hidden, check=False)                             # (B, T, V)
             targets = labels
         result = PreTrainingOutput(mlm_logits, nsp_logits)
         if labels is not None:
             result.mlm_loss = mlm_loss(mlm_logits, targets, reduction=reduction, check=False)
         if next_sentence_label is not None:
-            if check:
-                check_tensor("next_sentence_label", next_sentence_label, device=input_ids.device)
-            result.nsp_loss = nsp_loss(nsp_logits, next_sentence_label, reduction=reduction, check=check)
+            result.nsp_loss = nsp_loss(nsp_logits, next_sentence_label, reduction=reduction, check=False)
         if result.mlm_loss is not None and result.nsp_loss is not None:
             result.loss = result.mlm_loss + result.nsp_loss
         return result

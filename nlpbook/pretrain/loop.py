@@ -32,6 +32,7 @@ configuration or global batch size.
 from __future__ import annotations
 
 import contextlib
+import os
 import dataclasses
 import random
 import time
@@ -43,7 +44,7 @@ import torch.distributed as dist
 from torch import nn
 
 from ..bert.model import BertConfig
-from ..validate import InputError, check_number, check_type
+from ..validate import IdRangeError, InputError, check_number, check_tensor, check_type
 from .batching import SpecialIds, pretraining_batch
 from .checkpoint import latest_checkpoint, load_training_state, save_training_state
 from .distributed import DistInfo, all_reduce_sum, init_distributed
@@ -113,8 +114,16 @@ def _seed(seed: int, step: int, salt: int) -> int:
 
 
 def global_batch(documents: Sequence[Sequence[Sequence[int]]], specials: SpecialIds, step: int, size: int, *,
-                 seed: int, max_length: int, rate: float = 0.15) -> dict:
+                 seed: int, max_length: int, rate: float = 0.15, check: bool = True) -> dict:
     """The ``size`` pairs of step ``step``, masked and padded, on the CPU: a function of ``(seed, step, size)``."""
+    if check:
+        _check_documents(documents)
+        check_type("specials", specials, SpecialIds)
+        check_number("step", step, low=0, integer=True)
+        check_number("size", size, low=1, integer=True)
+        check_number("seed", seed, low=0, integer=True)
+        check_number("max_length", max_length, low=5, integer=True, what="an int >= 5")
+        check_number("rate", rate, low=0, high=1, low_open=True)
     rng = random.Random(_seed(seed, step, 1))
     pairs = sample_pairs(documents, size, rng, check=False)
     generator = torch.Generator().manual_seed(_seed(seed, step, 2))
@@ -123,7 +132,16 @@ def global_batch(documents: Sequence[Sequence[Sequence[int]]], specials: Special
 
 def micro_batches(batch: dict, rank: int, world_size: int, config: PretrainConfig, device=None) -> list[dict]:
     """Rank ``rank``'s ``config.accumulation`` micro-batches of ``config.micro_batch`` rows, on ``device``."""
+    check_type("batch", batch, dict)
+    check_type("config", config, PretrainConfig)
+    check_number("world_size", world_size, low=1, integer=True)
+    check_number("rank", rank, low=0, high=world_size - 1, integer=True, what=f"an int in 0..{world_size - 1}")
     b, A = config.micro_batch, config.accumulation
+    for key, v in batch.items():
+        check_tensor(f"batch[{key!r}]", v)
+        if v.shape[0] != b * A * world_size:
+            raise InputError(f"batch[{key!r}] has {v.shape[0]} rows but micro_batch x accumulation x world_size = "
+                             f"{b} x {A} x {world_size} = {b * A * world_size}")
     out = []
     for k in range(A):
         start = (rank * A + k) * b
@@ -131,8 +149,16 @@ def micro_batches(batch: dict, rank: int, world_size: int, config: PretrainConfi
     return out
 
 
+def _micro_batches(batch: dict, rank: int, config: PretrainConfig, device) -> list[dict]:
+    b, A = config.micro_batch, config.accumulation
+    return [{key: v[(rank * A + k) * b:(rank * A + k + 1) * b].to(device, non_blocking=True) for key, v in batch.items()}
+            for k in range(A)]
+
+
 def learning_rate(step: int, config: PretrainConfig) -> float:
     r"""Linear warm-up to ``lr`` over ``warmup`` steps, then linear decay to 0 at ``steps``."""
+    check_number("step", step, low=0, integer=True)
+    check_type("config", config, PretrainConfig)
     if step < config.warmup:
         return config.lr * (step + 1) / config.warmup
     return config.lr * max(0.0, (config.steps - step) / max(config.steps - config.warmup, 1))
@@ -140,6 +166,8 @@ def learning_rate(step: int, config: PretrainConfig) -> float:
 
 def build_model(config: PretrainConfig, vocab_size: int, *, fast: bool = True) -> BertForPreTraining:
     """A freshly initialised model, the same on every process (seeded by ``config.seed``)."""
+    check_type("config", config, PretrainConfig)
+    check_number("vocab_size", vocab_size, low=2, integer=True)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         return BertForPreTraining(config.bert_config(vocab_size), fast=fast)
@@ -150,6 +178,20 @@ def _optimizer(model: nn.Module, config: PretrainConfig) -> torch.optim.AdamW:
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     return torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                               {"params": no_decay, "weight_decay": 0.0}], lr=config.lr, betas=(0.9, 0.999), eps=1e-6)
+
+
+def _check_ids(documents, vocab_size: int) -> None:
+    low = high = None
+    for d, doc in enumerate(documents):
+        for sentence in doc:
+            if not isinstance(sentence, (list, tuple)) or not all(isinstance(t, int) for t in sentence):
+                raise InputError(f"documents[{d}] must hold sentences as lists of int token ids, got {sentence!r:.40}")
+            if sentence:
+                lo, hi = min(sentence), max(sentence)
+                low, high = lo if low is None else min(low, lo), hi if high is None else max(high, hi)
+    if low is not None and (low < 0 or high >= vocab_size):
+        raise IdRangeError(f"documents hold token ids in {low}..{high}, outside the vocabulary 0..{vocab_size - 1} "
+                           f"(vocab_size of specials, {vocab_size})")
 
 
 @dataclass
@@ -176,10 +218,12 @@ def pretrain(config: PretrainConfig, documents: Sequence[Sequence[Sequence[int]]
     check_type("specials", specials, SpecialIds)
     check_type("resume", resume, bool)
     if checkpoint_dir is not None:
-        check_type("checkpoint_dir", checkpoint_dir, str)
+        check_type("checkpoint_dir", checkpoint_dir, (str, os.PathLike))
+        checkpoint_dir = os.fspath(checkpoint_dir)
     if max_steps is not None:
         check_number("max_steps", max_steps, low=1, integer=True)
     extra = {} if extra is None else check_type("extra", extra, dict)
+    _check_ids(documents, specials.vocab_size)
     info = init_distributed(device) if info is None else check_type("info", info, DistInfo)
     W, rank, dev = info.world_size, info.rank, info.device
     G = config.micro_batch * config.accumulation * W
@@ -217,11 +261,11 @@ def pretrain(config: PretrainConfig, documents: Sequence[Sequence[Sequence[int]]
             group["lr"] = learning_rate(step, config)
         torch.manual_seed(_seed(config.seed, step, 3 + rank))           # dropout: resumes exactly
         batch = global_batch(documents, specials, step, G, seed=config.seed, max_length=config.max_length,
-                             rate=config.rate)
+                             rate=config.rate, check=False)
         n_masked = int((batch["labels"] != IGNORE_INDEX).sum())
         tokens += int(batch["attention_mask"].sum())
         sums = torch.zeros(2, dtype=torch.float64, device=dev)
-        for k, mb in enumerate(micro_batches(batch, rank, W, config, dev)):
+        for k, mb in enumerate(_micro_batches(batch, rank, config, dev)):
             sync = ddp is None or k == config.accumulation - 1
             with (contextlib.nullcontext() if sync else ddp.no_sync()):
                 out = net(mb["input_ids"], mb["attention_mask"], mb["token_type_ids"], mb["labels"],
@@ -261,8 +305,13 @@ def evaluate(model: BertForPreTraining, documents: Sequence[Sequence[Sequence[in
     check_type("model", model, BertForPreTraining)
     _check_documents(documents)
     check_type("specials", specials, SpecialIds)
-    for name in ("max_length", "batches", "batch_size"):
-        check_number(name, locals()[name], low=5 if name == "max_length" else 1, integer=True)
+    _check_ids(documents, specials.vocab_size)
+    if specials.vocab_size != model.config.vocab_size:
+        raise InputError(f"specials has vocab_size {specials.vocab_size} but the model {model.config.vocab_size}")
+    check_number("max_length", max_length, low=5, integer=True, what="an int >= 5")
+    check_number("batches", batches, low=1, integer=True)
+    check_number("batch_size", batch_size, low=2, integer=True, what="an int >= 2 (IsNext and NotNext pairs)")
+    check_number("seed", seed, low=0, integer=True)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -270,7 +319,7 @@ def evaluate(model: BertForPreTraining, documents: Sequence[Sequence[Sequence[in
     n_masked = n_correct = n_pairs = n_next = 0
     for i in range(batches):
         batch = {k: v.to(device) for k, v in
-                 global_batch(documents, specials, i, batch_size, seed=seed, max_length=max_length).items()}
+                 global_batch(documents, specials, i, batch_size, seed=seed, max_length=max_length, check=False).items()}
         out = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"], batch["labels"],
                     batch["next_sentence_label"], reduction="sum", check=False)
         targets = batch["labels"][batch["labels"] != IGNORE_INDEX]

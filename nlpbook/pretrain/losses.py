@@ -61,7 +61,10 @@ def _check_mlm(logits, labels, chosen) -> None:
     if logits.dim() < 2:
         raise InputError(f"logits must be (..., V) with at least 2 dimensions, got shape {tuple(logits.shape)}")
     V = logits.shape[-1]
-    check_tensor("labels", labels, tuple(logits.shape[:-1]), device=logits.device)
+    check_tensor("labels", labels, device=logits.device)
+    if tuple(labels.shape) != tuple(logits.shape[:-1]):
+        raise InputError(f"labels is {tuple(labels.shape)} but logits is {tuple(logits.shape)}: labels must be "
+                         "logits.shape[:-1], one label per row of logits")
     if chosen is None:
         check_mlm_labels(labels, V)
     else:

@@ -34,7 +34,7 @@ import torch
 
 from ..validate import (InputError, check_ids, check_mask, check_number, check_tensor, check_type)
 
-__all__ = ["IGNORE_INDEX", "NOT_CHOSEN", "MASKED", "RANDOM", "KEPT", "Masked", "mask_tokens", "eligible_positions"]
+__all__ = ["IGNORE_INDEX", "NOT_CHOSEN", "MASKED", "RANDOM", "KEPT", "Masked", "mask_tokens"]
 
 #: The label of a position the MLM loss ignores (``F.cross_entropy``'s default ``ignore_index``).
 IGNORE_INDEX = -100
@@ -50,7 +50,7 @@ class Masked:
     action: torch.Tensor      # (B, T) NOT_CHOSEN / MASKED / RANDOM / KEPT
 
 
-def eligible_positions(input_ids: torch.Tensor, attention_mask: torch.Tensor | None,
+def _eligible_positions(input_ids: torch.Tensor, attention_mask: torch.Tensor | None,
                        special_ids: torch.Tensor) -> torch.Tensor:
     """``(B, T)`` bool: a real token (mask True) whose id is not special. Unchecked."""
     eligible = ~torch.isin(input_ids, special_ids)
@@ -99,7 +99,7 @@ def mask_tokens(input_ids: torch.Tensor, attention_mask: torch.Tensor | None, *,
                 raise InputError(f"generator is on {generator.device} but input_ids is on {input_ids.device}")
     device = input_ids.device
     special = torch.tensor(sorted(set(int(s) for s in special_ids)), device=device)
-    eligible = eligible_positions(input_ids, attention_mask, special)                  # (B, T)
+    eligible = _eligible_positions(input_ids, attention_mask, special)                  # (B, T)
     # 1. the chosen set M: per row, the n_b eligible positions with the smallest random scores
     n_eligible = eligible.sum(dim=1)                                                    # (B,)
     n_chosen = torch.where(n_eligible > 0, torch.clamp(torch.round(n_eligible * rate), min=1), 0)
