@@ -133,3 +133,12 @@ def test_the_global_normalisation_is_the_batch_mean_and_a_mean_of_means_is_not()
     means = grad(lambda out, p: (out.mlm_loss / int((p["labels"] != -100).sum()) + out.nsp_loss / 4) / 4)
     assert float((ours - whole).abs().max()) < 1e-12
     assert float((means - whole).abs().max()) > 1e-3 * float(whole.abs().max())
+
+
+def test_pretrain_and_evaluate_compute_on_the_given_device(dev):
+    """Under the device audit (a simulated second device): nothing heavy is left on the CPU."""
+    from nlpbook.pretrain.loop import evaluate
+    result = pretrain(PretrainConfig(**(TINY | {"steps": 2})), _documents(), SPECIALS, device=dev, log=None)
+    assert next(result.model.parameters()).device == dev
+    scores = evaluate(result.model, _documents(1), SPECIALS, max_length=24, batches=1, batch_size=8)
+    assert 0 <= scores["mlm_accuracy"] <= 1 and 0 <= scores["nsp_accuracy"] <= 1

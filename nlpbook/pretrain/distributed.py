@@ -37,8 +37,14 @@ class DistInfo:
         return self.rank == 0
 
 
-def init_distributed(device: str = "auto") -> DistInfo:
-    """Join ``torchrun``'s group (or use one that exists); ``device`` is ``"auto"``, ``"cpu"`` or ``"cuda"``."""
+def init_distributed(device: str | torch.device = "auto") -> DistInfo:
+    """Join ``torchrun``'s group (or use one that exists); ``device`` is ``"auto"``, ``"cpu"``, ``"cuda"``, or a
+    ``torch.device`` (e.g. a notebook's ``run.device``) that a single process uses as it is."""
+    if isinstance(device, torch.device):
+        if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
+            raise InputError(f"device {device} is a torch.device, but under torchrun each process picks its own: "
+                             "give 'auto', 'cpu' or 'cuda'")
+        return DistInfo(0, 1, 0, device, None, False)
     check_choice("device", device, ("auto", "cpu", "cuda"))
     if device == "cuda" and not torch.cuda.is_available():
         raise InputError("device is 'cuda' but torch.cuda.is_available() is False")

@@ -205,7 +205,7 @@ class PretrainResult:
 
 def pretrain(config: PretrainConfig, documents: Sequence[Sequence[Sequence[int]]], specials: SpecialIds, *,
              checkpoint_dir: str | None = None, resume: bool = True, max_steps: int | None = None,
-             device: str = "auto", log: Callable[[str], None] | None = print, info: DistInfo | None = None,
+             device: str | torch.device = "auto", log: Callable[[str], None] | None = print, info: DistInfo | None = None,
              extra: dict | None = None) -> PretrainResult:
     """Train ``config.steps`` steps (or stop after ``max_steps`` in all) on tokenized ``documents``.
 
