@@ -142,3 +142,17 @@ def test_pretrain_and_evaluate_compute_on_the_given_device(dev):
     assert next(result.model.parameters()).device == dev
     scores = evaluate(result.model, _documents(1), SPECIALS, max_length=24, batches=1, batch_size=8)
     assert 0 <= scores["mlm_accuracy"] <= 1 and 0 <= scores["nsp_accuracy"] <= 1
+
+
+def test_a_run_resumes_with_another_split_of_the_same_global_batch(tmp_path):
+    base = TINY | {"dropout": 0.0}
+    whole = pretrain(PretrainConfig(**base), _documents(), SPECIALS, device="cpu", log=None)
+    pretrain(PretrainConfig(**base), _documents(), SPECIALS, device="cpu", log=None, checkpoint_dir=str(tmp_path),
+             max_steps=3)
+    rest = pretrain(PretrainConfig(**(base | {"micro_batch": 2, "accumulation": 2})), _documents(), SPECIALS,
+                    device="cpu", log=None, checkpoint_dir=str(tmp_path))
+    assert rest.resumed_from == 3 and rest.global_batch == 4
+    assert _max_diff(_params(whole.model), _params(rest.model)) < 1e-5
+    with pytest.raises(InputError, match="global batch 4 there, 8 here"):
+        pretrain(PretrainConfig(**(base | {"accumulation": 2})), _documents(), SPECIALS, device="cpu", log=None,
+                 checkpoint_dir=str(tmp_path))

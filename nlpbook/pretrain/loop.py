@@ -56,8 +56,9 @@ from .pairs import _check_documents, sample_pairs
 __all__ = ["PretrainConfig", "PretrainResult", "global_batch", "micro_batches", "learning_rate", "build_model",
            "pretrain", "evaluate"]
 
-#: The fields a resumed run may change (they do not change the trained weights).
-_FREE = ("log_every", "checkpoint_every")
+#: The fields a resumed run may change: logging, checkpoints, and how the same global batch is split
+#: (micro-batch size and accumulation, e.g. to resume on another number of GPUs; the global batch must match).
+_FREE = ("log_every", "checkpoint_every", "micro_batch", "accumulation")
 
 
 @dataclass(frozen=True)
