@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-import torch
 from safetensors.torch import load_file
 
 from nlpbook.pretrain.batching import SpecialIds

@@ -32,8 +32,8 @@ configuration or global batch size.
 from __future__ import annotations
 
 import contextlib
-import os
 import dataclasses
+import os
 import random
 import time
 from dataclasses import dataclass, field
