@@ -81,12 +81,11 @@ def collate_pairs(pairs: Sequence[SentencePair], specials: SpecialIds, *, max_le
     if pad_to is not None:
         check_number("pad_to", pad_to, low=T, integer=True, what=f"an int >= {T} (the longest pair)")
         T = pad_to
-    B = len(pairs)
-    ids = torch.full((B, T), specials.pad_id, dtype=torch.long)
-    types = torch.zeros(B, T, dtype=torch.long)
-    mask = torch.zeros(B, T, dtype=torch.bool)
-    for r, (e, t) in enumerate(encoded):
-        ids[r, :len(e)], types[r, :len(e)], mask[r, :len(e)] = torch.tensor(e), torch.tensor(t), True
+    pad = [specials.pad_id] * T
+    ids = torch.tensor([e + pad[len(e):] for e, _ in encoded], dtype=torch.long)           # (B, T)
+    types = torch.tensor([t + [0] * (T - len(t)) for _, t in encoded], dtype=torch.long)   # 0 on padding
+    lengths = torch.tensor([len(e) for e, _ in encoded])
+    mask = torch.arange(T)[None] < lengths[:, None]                                        # (B, T): True = real
     if int(ids.max()) >= specials.vocab_size or int(ids.min()) < 0:
         raise InputError(f"pairs hold token ids outside 0..{specials.vocab_size - 1} (vocab_size of specials)")
     labels = torch.tensor([p.label for p in pairs], dtype=torch.long)

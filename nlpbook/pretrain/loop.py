@@ -7,7 +7,9 @@ processes). It is a function of ``(seed, s, G)`` alone (:func:`global_batch`): p
 masked with a ``torch.Generator`` seeded the same way, padded to the longest pair of the whole
 batch. Every process builds it and takes its own $A$ micro-batches (rank $r$: rows
 $[(rA + k)b, (rA + k + 1)b)$, $k = 0..A-1$). So one process with $A' = AN$ sees the same
-micro-batches, and a resumed run the same batches as a run that never stopped.
+micro-batches, and a resumed run the same batches as a run that never stopped. A background
+thread builds step $s + 1$'s batch while step $s$ trains (it draws only from its own seeded
+generators, so the batches do not change).
 
 **The loss of a step** is the mean over the $|M|$ masked tokens and the $G$ pairs of the *global* batch,
 
@@ -31,6 +33,7 @@ configuration or global batch size.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import os
@@ -257,45 +260,56 @@ def pretrain(config: PretrainConfig, documents: Sequence[Sequence[Sequence[int]]
             + (f", resumed from {folder}" if folder else ""))
     model.train()
     t0, tokens = time.perf_counter(), 0
-    for step in range(start, end):
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, config)
-        torch.manual_seed(_seed(config.seed, step, 3 + rank))           # dropout: resumes exactly
-        batch = global_batch(documents, specials, step, G, seed=config.seed, max_length=config.max_length,
-                             rate=config.rate, check=False)
-        n_masked = int((batch["labels"] != IGNORE_INDEX).sum())
-        tokens += int(batch["attention_mask"].sum())
-        sums = torch.zeros(2, dtype=torch.float64, device=dev)
-        for k, mb in enumerate(_micro_batches(batch, rank, config, dev)):
-            sync = ddp is None or k == config.accumulation - 1
-            with (contextlib.nullcontext() if sync else ddp.no_sync()):
-                out = net(mb["input_ids"], mb["attention_mask"], mb["token_type_ids"], mb["labels"],
-                          mb["next_sentence_label"], reduction="sum", check=False)
-                loss = (out.mlm_loss / max(n_masked, 1) + out.nsp_loss / G) * W
-                loss.backward()
-            sums += torch.stack([out.mlm_loss.detach(), out.nsp_loss.detach()]).double()
-        if config.clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        done = step + 1
-        if done % config.log_every == 0 or done == end:
-            mlm_sum, nsp_sum = all_reduce_sum(sums.tolist(), info)
-            elapsed = time.perf_counter() - t0
-            entry = {"step": done, "lr": learning_rate(step, config), "mlm_loss": mlm_sum / max(n_masked, 1),
-                     "nsp_loss": nsp_sum / G, "tokens_per_s": tokens / elapsed if elapsed > 0 else float("nan")}
-            entry["loss"] = entry["mlm_loss"] + entry["nsp_loss"]
-            history.append(entry)
-            if log is not None and info.is_main:
-                log(f"step {done:6d}  loss {entry['loss']:.4f} (mlm {entry['mlm_loss']:.4f}, nsp {entry['nsp_loss']:.4f})"
-                    f"  lr {entry['lr']:.2e}  {entry['tokens_per_s']:.0f} tokens/s")
-            t0, tokens = time.perf_counter(), 0
-        every = config.checkpoint_every
-        if checkpoint_dir is not None and ((every and done % every == 0) or done == end):
-            if info.is_main:
-                save_training_state(checkpoint_dir, done, model, optimizer, meta)
-            if W > 1:
-                dist.barrier()
+
+    def build(s: int) -> dict:
+        return global_batch(documents, specials, s, G, seed=config.seed, max_length=config.max_length,
+                            rate=config.rate, check=False)
+    # the next step's batch is built in a background thread while this step trains (it uses only its
+    # own seeded generators, so the batches are the same as built in turn)
+    prefetch = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlpbook-batches")
+    upcoming = prefetch.submit(build, start) if start < end else None
+    try:
+        for step in range(start, end):
+            batch = upcoming.result()
+            upcoming = prefetch.submit(build, step + 1) if step + 1 < end else None
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(step, config)
+            torch.manual_seed(_seed(config.seed, step, 3 + rank))       # dropout: resumes exactly
+            n_masked = int((batch["labels"] != IGNORE_INDEX).sum())
+            tokens += int(batch["attention_mask"].sum())
+            sums = torch.zeros(2, dtype=torch.float64, device=dev)
+            for k, mb in enumerate(_micro_batches(batch, rank, config, dev)):
+                sync = ddp is None or k == config.accumulation - 1
+                with (contextlib.nullcontext() if sync else ddp.no_sync()):
+                    out = net(mb["input_ids"], mb["attention_mask"], mb["token_type_ids"], mb["labels"],
+                              mb["next_sentence_label"], reduction="sum", check=False)
+                    loss = (out.mlm_loss / max(n_masked, 1) + out.nsp_loss / G) * W
+                    loss.backward()
+                sums += torch.stack([out.mlm_loss.detach(), out.nsp_loss.detach()]).double()
+            if config.clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            done = step + 1
+            if done % config.log_every == 0 or done == end:
+                mlm_sum, nsp_sum = all_reduce_sum(sums.tolist(), info)
+                elapsed = time.perf_counter() - t0
+                entry = {"step": done, "lr": learning_rate(step, config), "mlm_loss": mlm_sum / max(n_masked, 1),
+                         "nsp_loss": nsp_sum / G, "tokens_per_s": tokens / elapsed if elapsed > 0 else float("nan")}
+                entry["loss"] = entry["mlm_loss"] + entry["nsp_loss"]
+                history.append(entry)
+                if log is not None and info.is_main:
+                    log(f"step {done:6d}  loss {entry['loss']:.4f} (mlm {entry['mlm_loss']:.4f}, nsp {entry['nsp_loss']:.4f})"
+                        f"  lr {entry['lr']:.2e}  {entry['tokens_per_s']:.0f} tokens/s")
+                t0, tokens = time.perf_counter(), 0
+            every = config.checkpoint_every
+            if checkpoint_dir is not None and ((every and done % every == 0) or done == end):
+                if info.is_main:
+                    save_training_state(checkpoint_dir, done, model, optimizer, meta)
+                if W > 1:
+                    dist.barrier()
+    finally:
+        prefetch.shutdown(wait=True, cancel_futures=True)
     return PretrainResult(model, end if end > start else start, G, history, resumed)
 
 

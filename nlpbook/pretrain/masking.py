@@ -105,8 +105,9 @@ def mask_tokens(input_ids: torch.Tensor, attention_mask: torch.Tensor | None, *,
     n_chosen = torch.where(n_eligible > 0, torch.clamp(torch.round(n_eligible * rate), min=1), 0)
     scores = torch.rand(input_ids.shape, generator=generator, device=device)
     scores = scores.masked_fill(~eligible, 2.0)                                         # never among the first n_b
-    rank = scores.argsort(dim=1).argsort(dim=1)                                         # (B, T): 0 = smallest
-    chosen = rank < n_chosen[:, None]
+    # the n_b-th smallest score of each row is the threshold (scores are distinct with probability 1)
+    kth = scores.sort(dim=1).values.gather(1, (n_chosen - 1).clamp(min=0)[:, None].long())   # (B, 1)
+    chosen = (scores <= kth) & (n_chosen[:, None] > 0) & eligible
     # 2. split M: one uniform number per position decides its action (only read where chosen)
     u = torch.rand(input_ids.shape, generator=generator, device=device)
     to_mask = chosen & (u < mask_share)
