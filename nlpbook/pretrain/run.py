@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-documents", type=int, help="documents per source")
     p.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation at the end")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--threads", type=int, help="torch CPU threads per process (default: $NLPBOOK_THREADS, else torch's)")
     for name, kind in _OVERRIDES.items():
         p.add_argument("--" + name.replace("_", "-"), type=kind, dest=name)
     return p
@@ -89,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     base, data = PROFILE_CONFIGS[args.profile]
     config = dataclasses.replace(base, **{k: getattr(args, k) for k in _OVERRIDES if getattr(args, k) is not None})
+    threads = args.threads or int(os.environ.get("NLPBOOK_THREADS", "0") or 0)
+    if threads:
+        import torch
+        torch.set_num_threads(threads)
     info = init_distributed(args.device)
     try:
         log = None if args.quiet else (lambda line: print(line, flush=True))
