@@ -15,6 +15,7 @@ The test fails on any silent call and on any obscure one (the target was at most
 from __future__ import annotations
 
 import os
+import random
 import re
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -43,6 +44,18 @@ from nlpbook.data import Vocab, english_sentences, english_text, sources as data
 from nlpbook.data.sword import read_bible
 from nlpbook.lm.char_lm import CharLM, CharVocab, evaluate, random_windows, split_ids, train_char_lm
 from nlpbook.optim.clipping import clip_grad_norm_, clip_grad_value_, floor_gradient_, global_grad_norm
+from nlpbook.pretrain.batching import SpecialIds as PretrainSpecialIds, collate_pairs, pretraining_batch
+from nlpbook.pretrain.checkpoint import latest_checkpoint, load_training_state, save_training_state
+from nlpbook.pretrain.corpus import (Document as PretrainDocument, bible_documents, pretraining_corpus, split_documents,
+                                     tokenize_documents)
+from nlpbook.pretrain.distributed import all_reduce_sum, close_distributed, init_distributed
+from nlpbook.pretrain.heads import BertForPreTraining as PretrainBert, MLMHead, NSPHead
+from nlpbook.pretrain.load import load_pretraining_state_dict, pretraining_state_dict
+from nlpbook.pretrain.loop import (PretrainConfig, build_model, evaluate as pretrain_evaluate, global_batch,
+                                   learning_rate, micro_batches, pretrain)
+from nlpbook.pretrain.losses import mlm_loss, nsp_loss, pretraining_loss
+from nlpbook.pretrain.masking import mask_tokens
+from nlpbook.pretrain.pairs import encode_pair, sample_pairs, truncate_seq_pair
 from nlpbook.rnn.gradient_flow import (rnn_jacobian_products, set_carry_gate_bias, set_recurrent_spectral_radius,
                                        state_gradient_norms)
 from nlpbook.rnn.gru import GRU, gru_cell, gru_parameter_count, seed_gru_cell, seed_state_dict_from_pytorch
@@ -831,6 +844,189 @@ def _bert_checkpoint_names(model):
     return out
 
 
+def _pretrain_apis(tmp_root):
+    """nlpbook.pretrain: masking, heads, losses, the name map, pairs, corpus, batches, checkpoints, the loop."""
+    apis = []
+    torch.manual_seed(0)
+    V = 30
+    SHARE = [-0.1, 1.5, NAN, "0.1"]
+    specials = PretrainSpecialIds(vocab_size=V, pad_id=0, unk_id=1, cls_id=2, sep_id=3, mask_id=4)
+    ids = lambda: torch.tensor([[2, 7, 8, 9, 3, 0], [2, 10, 11, 3, 12, 3]])  # noqa: E731
+    mask = lambda: ids() != 0  # noqa: E731
+    apis.append(Api("mask_tokens", mask_tokens,
+                    lambda: {"input_ids": ids(), "attention_mask": mask(), "vocab_size": V, "mask_id": 4,
+                             "special_ids": [0, 1, 2, 3, 4], "generator": torch.Generator().manual_seed(0)},
+                    tensors={"input_ids": ["rank+", "rank-", "empty0", "float", "neg", "big", "list"],
+                             "attention_mask": ["rank-", "grow0", "grow1", "intmask", "list"]},
+                    scalars={"vocab_size": POS_INT, "mask_id": [-1, 1.5, V, "4"], "rate": [0, -0.1, 1.5, NAN, "0.15"],
+                             "mask_share": SHARE, "random_share": SHARE},
+                    values={"special_ids": ["01234", [0, 1, 2, 3], [0, 1, 2, 3, 4, V], list(range(V))],
+                            "generator": ["seed", 0]},
+                    vocab=V, also={"input_ids": ["vocab_size"]}))
+    cfg = BertConfig(vocab_size=V, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16,
+                     max_position_embeddings=8)
+    model = PretrainBert(cfg).eval()
+    labels = lambda: torch.tensor([[-100, 7, -100, -100, -100, -100], [-100, -100, 11, -100, -100, -100]])  # noqa: E731
+    types = lambda: torch.tensor([[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1]])  # noqa: E731
+    apis.append(Api("BertForPreTraining.forward", lambda **k: model(**k),
+                    lambda: {"input_ids": ids(), "attention_mask": mask(), "token_type_ids": types(),
+                             "labels": labels(), "next_sentence_label": torch.tensor([0, 1])},
+                    tensors={"input_ids": ["rank-", "empty1", "float", "neg", "big", "list"],
+                             "attention_mask": ["grow1", "intmask", "norow", "list"],
+                             "token_type_ids": ["grow1", "neg", "big", "list"],
+                             "labels": ["rank-", "grow0", "grow1", "float", "big", "list"],
+                             "next_sentence_label": ["rank+", "grow0", "neg", "big", "float", "list"]},
+                    values={"labels": [("no chosen position", lambda: torch.full((2, 6), -100))],
+                            "masked_only": ["yes"], "reduction": ["none", None]}, vocab=V))
+    apis.append(Api("BertForPreTraining()", PretrainBert, lambda: {"config": cfg},
+                    values={"config": [None, {"vocab_size": V}], "fast": [1]}))
+    apis.append(Api("MLMHead()", MLMHead, lambda: {"config": cfg, "word_embeddings": nn.Embedding(V, 8)},
+                    values={"config": [None], "word_embeddings": [nn.Embedding(V + 1, 8), nn.Linear(8, V)],
+                            "fast": ["no"]}))
+    apis.append(Api("MLMHead.forward", lambda **k: model.mlm(**k), lambda: {"hidden": _f(2, 5, 8)},
+                    tensors={"hidden": ["grow-1", "float64", "int", "list"]}))
+    apis.append(Api("NSPHead()", NSPHead, lambda: {"hidden_size": 8}, scalars={"hidden_size": POS_INT}))
+    apis.append(Api("NSPHead.forward", lambda **k: model.nsp(**k), lambda: {"pooled": _f(2, 8)},
+                    tensors={"pooled": ["rank+", "rank-", "grow-1", "empty0", "float64", "int", "list"]}))
+    mlm_logits = lambda: _f(2, 6, V)  # noqa: E731
+    apis.append(Api("mlm_loss", mlm_loss, lambda: {"logits": mlm_logits(), "labels": labels()},
+                    tensors={"logits": ["rank-", "grow0", "int", "list"], "labels": ["grow0", "grow1", "float", "big", "list"]},
+                    values={"reduction": ["none", "Mean"],
+                            "labels": [("no chosen position", lambda: torch.full((2, 6), -100))]}, vocab=V))
+    apis.append(Api("mlm_loss (chosen)", mlm_loss,
+                    lambda: {"logits": mlm_logits(), "labels": _ids(2, 6, vocab=V), "chosen": mask()},
+                    tensors={"labels": ["grow1", "neg", "big", "float", "list"],
+                             "chosen": ["grow0", "grow1", "intmask", "list"]},
+                    values={"chosen": [("all False", lambda: torch.zeros(2, 6, dtype=torch.bool))]}, vocab=V))
+    apis.append(Api("nsp_loss", nsp_loss, lambda: {"logits": _f(3, 2), "labels": torch.tensor([0, 1, 1])},
+                    tensors={"logits": ["rank+", "rank-", "grow0", "grow-1", "empty0", "int", "list"],
+                             "labels": ["rank+", "grow0", "neg", "big", "float", "list"]},
+                    values={"reduction": ["none"]}, vocab=2))
+    apis.append(Api("pretraining_loss", pretraining_loss,
+                    lambda: {"mlm_logits": mlm_logits(), "mlm_labels": labels(), "nsp_logits": _f(2, 2),
+                             "nsp_labels": torch.tensor([0, 1])},
+                    tensors={"mlm_logits": ["rank-", "int", "list"], "mlm_labels": ["grow1", "big", "list"],
+                             "nsp_logits": ["grow-1", "int", "list"], "nsp_labels": ["grow0", "big", "neg", "list"]},
+                    values={"reduction": ["none"]}, vocab=V,
+                    also={"mlm_logits": ["logits"], "mlm_labels": ["labels"], "nsp_logits": ["logits"],
+                          "nsp_labels": ["labels"]}))
+    hf_names = {("bert." + k): v.detach().clone() for k, v in _bert_checkpoint_names(model.bert).items()}
+    heads = {"cls.predictions.transform.dense.weight": model.mlm.dense.weight,
+             "cls.predictions.transform.dense.bias": model.mlm.dense.bias,
+             "cls.predictions.transform.LayerNorm.weight": model.mlm.norm.weight,
+             "cls.predictions.transform.LayerNorm.bias": model.mlm.norm.bias, "cls.predictions.bias": model.mlm.bias,
+             "cls.seq_relationship.weight": model.nsp.seq_relationship.weight,
+             "cls.seq_relationship.bias": model.nsp.seq_relationship.bias}
+    hf = hf_names | {k: v.detach().clone() for k, v in heads.items()}
+    bad_state = [[], ("a missing head tensor", lambda: {k: v for k, v in hf.items() if k != "cls.predictions.bias"}),
+                 ("an unknown tensor", lambda: hf | {"cls.other": torch.zeros(2)}),
+                 ("an untied decoder", lambda: hf | {"cls.predictions.decoder.weight": torch.zeros(V, 8)}),
+                 ("a wrong head shape", lambda: hf | {"cls.seq_relationship.bias": torch.zeros(3)})]
+    apis.append(Api("pretraining_state_dict", pretraining_state_dict, lambda: {"tensors": dict(hf), "model": model},
+                    values={"tensors": bad_state, "model": [None, model.bert]}))
+    apis.append(Api("load_pretraining_state_dict", load_pretraining_state_dict,
+                    lambda: {"model": PretrainBert(cfg), "tensors": dict(hf)},
+                    values={"tensors": bad_state, "model": [None, model.bert]}))
+    apis.append(Api("truncate_seq_pair", truncate_seq_pair, lambda: {"a": [1, 2, 3], "b": [4, 5], "max_num_tokens": 4},
+                    scalars={"max_num_tokens": POS_INT + [1]},
+                    values={"a": ["abc", 3, None], "b": ["de", 5], "rng": [0, "rng"]}))
+    docs = [[[5, 6], [7, 8, 9], [10]], [[11, 12], [13]], [[14, 15, 16]]]
+    apis.append(Api("sample_pairs", sample_pairs, lambda: {"documents": docs, "n": 4, "rng": random.Random(0)},
+                    scalars={"n": POS_INT},
+                    values={"documents": [[], [[[5], [6]]], "abc", [5, 6], [[[5]], [[6]]]], "rng": [None, 0]}))
+    apis.append(Api("encode_pair", encode_pair,
+                    lambda: {"a": [5, 6], "b": [7], "cls_id": 2, "sep_id": 3, "max_length": 8},
+                    scalars={"max_length": POS_INT + [4], "cls_id": [-1, 1.5, "2"], "sep_id": [-1, 1.5]},
+                    values={"a": ["ab", 5], "b": [None]}))
+    pairs = sample_pairs(docs, 4, random.Random(0))
+    apis.append(Api("PretrainSpecialIds()", PretrainSpecialIds,
+                    lambda: {"vocab_size": V, "pad_id": 0, "unk_id": 1, "cls_id": 2, "sep_id": 3, "mask_id": 4},
+                    scalars={"vocab_size": POS_INT + [5], "pad_id": [-1, V, 1.5], "cls_id": [-1, V, 0], "mask_id": [V, 3]},
+                    also={"cls_id": ["pad_id"], "mask_id": ["sep_id"]}))
+    apis.append(Api("SpecialIds.from_tokenizer", PretrainSpecialIds.from_tokenizer, None,
+                    values={"tokenizer": [None, "tok", {"pad_id": 0}]}))
+    apis.append(Api("collate_pairs", collate_pairs, lambda: {"pairs": pairs, "specials": specials, "max_length": 8},
+                    scalars={"max_length": POS_INT + [4], "pad_to": [1, -1, 2.5]},
+                    values={"pairs": [[], [1, 2], "ab"], "specials": [None, {"pad_id": 0}]}))
+    apis.append(Api("pretraining_batch", pretraining_batch,
+                    lambda: {"pairs": pairs, "specials": specials, "max_length": 8,
+                             "generator": torch.Generator().manual_seed(0)},
+                    scalars={"max_length": POS_INT, "rate": [0, 1.5, NAN]},
+                    values={"pairs": [[]], "generator": ["g", 0]}))
+    apis.append(Api("PretrainDocument()", PretrainDocument, lambda: {"key": "a:1", "name": "a:1", "sentences": ("s",)},
+                    values={"key": [1, None], "name": [2], "sentences": ["s", ["s"], (1,)]}))
+    documents = [PretrainDocument(f"k:{i}", f"k:{i}", ("A b.", "C d.")) for i in range(5)]
+    apis.append(Api("split_documents", split_documents, lambda: {"documents": documents, "held_out": 0.2},
+                    scalars={"held_out": [-0.1, 1, NAN, "0.1"]}, values={"documents": [3, ["a"], "ab"]}))
+    apis.append(Api("bible_documents", bible_documents, None, values={"source": ["nkjv", None, "lee"]}))
+    apis.append(Api("pretraining_corpus", pretraining_corpus, lambda: {"sources": ("lee",), "max_documents": 5},
+                    scalars={"held_out": [-0.1, 1, NAN], "max_documents": POS_INT},
+                    values={"sources": [(), ("wiki",), 5, "lee"]}))
+    wp = WordPieceTokenizer({t: i for i, t in enumerate(WordPieceTokenizer.SPECIALS + ("a", "b", "c", "d", "."))})
+    apis.append(Api("tokenize_documents", tokenize_documents, lambda: {"documents": documents, "tokenizer": wp},
+                    values={"documents": [[3], "ab"], "tokenizer": [None, "tok"]}))
+    config = PretrainConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16,
+                            max_length=12, micro_batch=2, steps=2, warmup=1, dropout=0.0)
+    apis.append(Api("PretrainConfig()", PretrainConfig, lambda: {"hidden_size": 8, "num_attention_heads": 2},
+                    scalars={"hidden_size": POS_INT + [7], "num_hidden_layers": POS_INT, "micro_batch": POS_INT,
+                             "accumulation": POS_INT, "steps": POS_INT, "max_length": POS_INT + [4],
+                             "warmup": [-1, 1.5], "lr": POS_FLOAT, "dropout": [-0.1, 1.0, NAN], "clip": [-1, NAN],
+                             "rate": [0, 1.5], "seed": [-1, 0.5], "weight_decay": [-1, NAN]},
+                    also={"hidden_size": ["num_attention_heads"]}))
+    int_docs = [[[5, 6], [7, 8, 9], [10]], [[11, 12], [13]]]
+    apis.append(Api("global_batch", global_batch,
+                    lambda: {"documents": int_docs, "specials": specials, "step": 0, "size": 4, "seed": 0,
+                             "max_length": 12},
+                    scalars={"step": [-1, 1.5], "size": POS_INT, "seed": [-1, "0"], "max_length": POS_INT,
+                             "rate": [0, 2]},
+                    values={"documents": [[], "ab"], "specials": [None]}))
+    good_batch = lambda: global_batch(int_docs, specials, 0, 4, seed=0, max_length=12)  # noqa: E731
+    apis.append(Api("micro_batches", micro_batches,
+                    lambda: {"batch": good_batch(), "rank": 1, "world_size": 2, "config": config},
+                    scalars={"rank": [-1, 2, 0.5], "world_size": POS_INT},
+                    values={"batch": [None, ("a batch of another size", lambda: global_batch(
+                        int_docs, specials, 0, 6, seed=0, max_length=12))], "config": [None]},
+                    also={"rank": ["world_size"], "world_size": ["rank", "batch['input_ids']"]}))
+    apis.append(Api("learning_rate", learning_rate, lambda: {"step": 0, "config": config},
+                    scalars={"step": [-1, 0.5, "1"]}, values={"config": [None, {}]}))
+    apis.append(Api("build_model", build_model, lambda: {"config": config, "vocab_size": V},
+                    scalars={"vocab_size": POS_INT + [1]}, values={"config": [None]}))
+    apis.append(Api("pretrain", pretrain,
+                    lambda: {"config": config, "documents": int_docs, "specials": specials, "device": "cpu",
+                             "log": None},
+                    scalars={"max_steps": POS_INT},
+                    values={"config": [None], "documents": [[], [[[5, V]], [[6]]], [[["a"]], [["b"]]]],
+                            "specials": [None], "checkpoint_dir": [3], "resume": ["yes"], "device": ["tpu"],
+                            "extra": ["x"]}))
+    apis.append(Api("evaluate", pretrain_evaluate,
+                    lambda: {"model": build_model(config, V), "documents": int_docs, "specials": specials,
+                             "max_length": 12, "batches": 1, "batch_size": 4},
+                    scalars={"max_length": POS_INT + [4], "batches": POS_INT, "batch_size": POS_INT, "seed": [-1]},
+                    values={"model": [None, nn.Linear(2, 2)], "documents": [[]],
+                            "specials": [PretrainSpecialIds(V + 1, 0, 2, 3, 4, 1)]}))
+    trained = build_model(config, V)
+    opt = torch.optim.AdamW(trained.parameters())
+    folder = os.path.join(tmp_root, "pretrain-state")
+    apis.append(Api("save_training_state", save_training_state,
+                    lambda: {"root": folder, "step": 1, "model": trained, "optimizer": opt},
+                    scalars={"step": [-1, 1.5, "1"]},
+                    values={"root": [3, None], "model": [None], "optimizer": [None, "adam"],
+                            "extra": ["x", {"x": object()}]}))
+    save_training_state(folder, 1, trained, opt)
+    apis.append(Api("load_training_state", load_training_state,
+                    lambda: {"folder": os.path.join(folder, "step-1"), "model": build_model(config, V),
+                             "optimizer": torch.optim.AdamW(trained.parameters())},
+                    values={"folder": [os.path.join(tmp_root, "nothing"), 3], "model": [None],
+                            "optimizer": ["adam", torch.optim.SGD(trained.parameters(), lr=0.1)]}))
+    apis.append(Api("latest_checkpoint", latest_checkpoint, lambda: {"root": folder}, values={"root": [3, None]}))
+    apis.append(Api("init_distributed", init_distributed, lambda: {"device": "cpu"}, values={"device": ["tpu", 0]}))
+    info = init_distributed("cpu")
+    apis.append(Api("close_distributed", close_distributed, lambda: {"info": info}, values={"info": [None, "gloo"]}))
+    apis.append(Api("all_reduce_sum", all_reduce_sum, lambda: {"values": [1.0, 2.0], "info": info},
+                    values={"values": [None, 1.0, ["a"]], "info": [None]}))
+    return apis
+
+
 def _data_apis(tmp_root):
     apis = []
     tokens = [["a", "b", "a"], ["c", "a"]]
@@ -1020,7 +1216,7 @@ def _mentions(message: str, names) -> bool:
 def sweep(tmp_root: str):
     apis = (_rnn_apis() + _lm_apis() + _task_apis() + _optim_apis() + _compare_apis() + _word2vec_apis()
             + _transformer_apis() + _transformer_heads_and_sampling_apis() + _seq2seq_experiment_apis()
-            + _transformer_translation_apis() + _bert_apis(tmp_root) + _data_apis(tmp_root))
+            + _transformer_translation_apis() + _bert_apis(tmp_root) + _pretrain_apis(tmp_root) + _data_apis(tmp_root))
     results = {"clear": [], "obscure": [], "silent": []}
     broken_good = []
     for api in apis:

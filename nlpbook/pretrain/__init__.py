@@ -1,0 +1,19 @@
+"""Part V (b): BERT pretraining: masking, the MLM and NSP heads and losses, NSP pairs, the corpus, the loop.
+
+Import the modules directly (``from nlpbook.pretrain.masking import mask_tokens``). Batch first:
+ids ``(B, T)``, hidden states ``(B, T, H)``, ``attention_mask`` ``(B, T)`` bool, True at real tokens.
+Labels use ``-100`` (:data:`~nlpbook.pretrain.masking.IGNORE_INDEX`) wherever nothing is predicted.
+
+* :mod:`~nlpbook.pretrain.masking` — choose 15% of the tokens, then split them 80/10/10;
+* :mod:`~nlpbook.pretrain.heads` — the MLM head (tied decoder) and the NSP head on :class:`~nlpbook.bert.model.BertModel`;
+* :mod:`~nlpbook.pretrain.losses` — $L_1$ (masked tokens), $L_2$ (IsNext / NotNext) and their sum;
+* :mod:`~nlpbook.pretrain.load` — ``transformers``' ``BertForPreTraining`` state dict into ours;
+* :mod:`~nlpbook.pretrain.pairs` — next-sentence pairs, ``truncate_seq_pair``, ``[CLS] A [SEP] B [SEP]``;
+* :mod:`~nlpbook.pretrain.corpus` — Bible chapters as documents, sentences, a deterministic split;
+* :mod:`~nlpbook.pretrain.batching` — pairs -> padded ``(B, T)`` batches with MLM and NSP labels;
+* :mod:`~nlpbook.pretrain.checkpoint` — resumable training state: safetensors + JSON, atomic;
+* :mod:`~nlpbook.pretrain.loop` — the training loop: DistributedDataParallel, gradient accumulation;
+* :mod:`~nlpbook.pretrain.run` — ``torchrun --nproc_per_node=N -m nlpbook.pretrain.run``.
+
+This package imports :mod:`nlpbook.bert`, :mod:`nlpbook.data` and nlpbook's core, nothing above them.
+"""
