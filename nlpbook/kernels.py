@@ -56,8 +56,9 @@ def register(name: str, source: str, functions: tuple[str, ...]) -> None:
 # -march=native: the kernel is built on the machine that runs it (the CPU's flags are in the
 # cache key). -fno-math-errno / -fno-trapping-math and __FAST_MATH__ let GCC vectorise exp and
 # tanh through glibc's vector math library (libmvec, accurate to a few ulp) without the rest of
-# -ffast-math (NaN and infinity keep their meaning).
-CFLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-D__FAST_MATH__")
+# -ffast-math (NaN and infinity keep their meaning). -fopenmp-simd honours `#pragma omp simd
+# reduction(...)`, which lets a dot product be summed in vector lanes (no threads, no OpenMP runtime).
+CFLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-D__FAST_MATH__", "-fopenmp-simd")
 
 
 def _cpu() -> str:
@@ -103,7 +104,9 @@ def load(name: str, *, verbose: bool = False):
         from torch.utils.cpp_extension import load_inline
 
         module_name, folder = _build_directory(name, source)
-        module = load_inline(name=module_name, cpp_sources=[source], functions=list(functions),
+        # A source with its own PYBIND11_MODULE binds its functions itself (e.g. to release the GIL).
+        bind = None if "PYBIND11_MODULE" in source else list(functions)
+        module = load_inline(name=module_name, cpp_sources=[source], functions=bind,
                              build_directory=folder, extra_cflags=list(CFLAGS), verbose=verbose)
     except Exception as error:  # noqa: BLE001 - any build failure means: use the Python loop
         _failed.add(name)
@@ -118,6 +121,7 @@ def load(name: str, *, verbose: bool = False):
 def build_all() -> dict[str, bool]:
     """Build every registered kernel now; ``{name: built}``."""
     from .rnn import gru_compiled, lstm_compiled  # noqa: F401  (importing an owner registers its kernel)
+    from .word2vec import sgns_compiled  # noqa: F401
 
     return {name: load(name) is not None for name in sorted(REGISTRY)}
 

@@ -54,6 +54,7 @@ from torch import nn
 
 from ..validate import (InputError, check_choice, check_ids, check_mask, check_mask_rows, check_number,
                         check_positive, check_tensor, check_type)
+from . import sgns_compiled
 from .noise import NoiseDistribution
 from .pairs import cbow_windows, skipgram_pairs
 from .subsampling import keep_probability
@@ -209,6 +210,17 @@ def _check_step(in_vectors, out_vectors, lr, positive_ids: dict, negatives) -> d
     return dims
 
 
+def _fused_step(in_vectors, out_vectors, center, context, negatives):
+    """The compiled step when it is built and the tensors are what it reads (CPU, contiguous, int64 ids)."""
+    if not (in_vectors.device.type == "cpu" and in_vectors.dtype in (torch.float32, torch.float64)
+            and in_vectors.is_contiguous() and out_vectors.is_contiguous()
+            and all(t.dtype == torch.int64 and t.is_contiguous() and t.device.type == "cpu"
+                    for t in (center, context, negatives))):
+        return None
+    module = sgns_compiled.load()
+    return None if module is None else module.sgns_step_fused
+
+
 @torch.no_grad()
 def sgns_step(in_vectors: torch.Tensor, out_vectors: torch.Tensor, center: torch.Tensor,
               context: torch.Tensor, negatives: torch.Tensor, lr: float, want_loss: bool = False, *,
@@ -229,6 +241,10 @@ def sgns_step(in_vectors: torch.Tensor, out_vectors: torch.Tensor, center: torch
     if check:
         _check_step(in_vectors, out_vectors, lr, {"center": (center, ("B",)), "context": (context, ("B",))},
                     negatives)
+    fused = _fused_step(in_vectors, out_vectors, center, context, negatives)
+    if fused is not None:   # the same step in one C++ pass (nlpbook/word2vec/sgns_compiled.py)
+        loss = fused(in_vectors, out_vectors, center, context, negatives, float(lr), want_loss)
+        return torch.tensor(loss, dtype=in_vectors.dtype) if want_loss else None
     v = in_vectors.index_select(0, center)                              # (B, D)
     u_pos = out_vectors.index_select(0, context)                        # (B, D)
     flat_negatives = negatives.reshape(-1)
