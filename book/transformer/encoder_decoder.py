@@ -60,8 +60,8 @@ BOOTSTRAP = run.profile.pick(smoke=100, book=1000)            # paired bootstrap
 # The Transformer: small enough to train in a few minutes on two CPU cores.
 CONFIG = run.profile.pick(
     smoke=dict(d_model=32, nhead=2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=64, dropout=0.1),
-    book=dict(d_model=128, nhead=4, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=256, dropout=0.1))
-EPOCHS = run.profile.pick(smoke=1, book=8)
+    book=dict(d_model=64, nhead=4, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=256, dropout=0.1))
+EPOCHS = run.profile.pick(smoke=1, book=12)
 BATCH, PEAK_LR, LABEL_SMOOTHING = 128, 1e-3, 0.1
 WARMUP = run.profile.pick(smoke=4, book=200)                  # steps of linear warm-up
 BEAM = 4
@@ -495,11 +495,16 @@ Markdown(f"Metrics: sacrebleu, `{results['transformer']['bleu'].signature}` and 
 
 # %%
 T_res, A_res, P_res = results["transformer"], results["additive"], results["none"]
+# The floor: a model that ignores the source, each piece drawn from the training frequencies (add-one smoothed).
+counts = np.bincount([t for s in data.train_tgt for t in s + [tr.EOS]], minlength=len(data.tgt_tokenizer)) + 1.0
+neg_log_p = -np.log(counts / counts.sum())
+unigram_loss = float(np.mean([neg_log_p[s + [tr.EOS]].mean() for s in data.tgt_tokenizer.encode_batch(test_ref)]))
 if not run.profile.is_smoke:
-    # Quality floors with margin, from the measured runs (see the text): the Transformer learns the task, and beats
-    # the plain recurrent model. Its rank against attention is reported, not asserted.
-    assert T_res["bleu"].score > 10, T_res["bleu"]
-    assert T_res["bleu"].score > P_res["bleu"].score, (T_res["bleu"].score, P_res["bleu"].score)
+    # Quality floors with margin: the Transformer has learnt more than the frequencies of the English pieces (the
+    # unigram loss, computed just above). Its rank against Part III's models is reported, not asserted: on this
+    # little data it depends on the budget.
+    assert T_res["loss"].mean() < unigram_loss - 0.5, (T_res["loss"].mean(), unigram_loss)
+    assert T_res["chrf"].score > 8, T_res["chrf"]
 
 # %% tags=["remove-input"]
 def verdict(key, metric):
@@ -522,7 +527,8 @@ Markdown(
     f"model {verdict('additive', 'bleu')} in BLEU and {verdict('additive', 'chrf')} in chrF. "
     f"It has {T_res['params']:,} parameters to their {P_res['params']:,} and {A_res['params']:,}, and trained for "
     f"{EPOCHS} epoch{'s' * (EPOCHS > 1)} against their {S2S_EPOCHS}. Its teacher-forced test loss is "
-    f"{T_res['loss'].mean():.3f} nats per piece against {P_res['loss'].mean():.3f} and {A_res['loss'].mean():.3f}. "
+    f"{T_res['loss'].mean():.3f} nats per piece against {P_res['loss'].mean():.3f} and {A_res['loss'].mean():.3f} "
+    f"(a unigram model of the English pieces, which ignores the source: {unigram_loss:.3f}). "
     f"Beam search ({BEAM} beams) changes the Transformer's BLEU by {T_res['bleu_beam'].score - tb:+.2f} "
     f"(the recurrent models: {P_res['bleu_beam'].score - pb:+.2f}, {A_res['bleu_beam'].score - ab:+.2f}). "
     f"One seed per model: the bootstrap measures the test set's sampling noise, not the spread over training runs.")
@@ -602,7 +608,7 @@ Markdown(
     f"Per length bucket, the Transformer's test loss is below the plain model's in {sum(d < 0 for d in t_vs_p)} of "
     f"{len(t_vs_p)} buckets and below the attention model's in {sum(d < 0 for d in t_vs_a)} of {len(t_vs_a)} "
     f"(differences to the attention model, shortest to longest: " + ", ".join(f"{d:+.3f}" for d in t_vs_a)
-    + " nats per piece). Per-bucket BLEU on a hundred or so short sentences is noisy; the loss uses every "
+    + " nats per piece). Per-bucket corpus BLEU on a few hundred short sentences is noisy; the loss uses every "
     "reference token.")
 
 # %% [markdown]
