@@ -60,12 +60,15 @@ BOOTSTRAP = run.profile.pick(smoke=100, book=1000)            # paired bootstrap
 # The Transformer: small enough to train in a few minutes on two CPU cores.
 CONFIG = run.profile.pick(
     smoke=dict(d_model=32, nhead=2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=64, dropout=0.1),
-    book=dict(d_model=128, nhead=4, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=256, dropout=0.1))
-EPOCHS = run.profile.pick(smoke=1, book=8)
-BATCH, PEAK_LR, LABEL_SMOOTHING = 128, 1e-3, 0.1
-WARMUP = run.profile.pick(smoke=4, book=200)                  # steps of linear warm-up
+    book=dict(d_model=64, nhead=4, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=256, dropout=0.1))
+EPOCHS = run.profile.pick(smoke=1, book=12)
+# Peak learning rate and warm-up: of 2e-3 (100 steps) and 4e-3 (150 steps), tried once each, 4e-3 had the lower
+# validation loss and the higher validation BLEU (the test set was not used to choose).
+BATCH, PEAK_LR, LABEL_SMOOTHING = 128, 4e-3, 0.1
+WARMUP = run.profile.pick(smoke=4, book=150)                  # steps of linear warm-up
 BEAM = 4
 TEST_N = run.profile.pick(smoke=128, book=None)               # test sentences scored (None: all)
+SPEED_BATCHES, SPEED_ROUNDS = run.profile.pick(smoke=(1, 2), book=(4, 3))   # training speed, side by side
 
 # %% [markdown]
 # ## The question
@@ -455,14 +458,55 @@ assert beam_err < 1e-3, beam_err                                        # float3
 print(f"greedy with cache = without; beam 1 = greedy; |beam score - teacher-forced| <= {beam_err:.1e} nats")
 
 # %% [markdown]
+# ### Training speed, measured side by side
+#
+# A cached model keeps the training time of the run that trained it, on whatever load the machine
+# had then. For a fair speed, each model (a copy) takes the same few training steps here, on the
+# same batches, in turns, on one CPU thread: source + target pieces per second of training.
+
+# %%
+import copy
+from nlpbook import timing
+from nlpbook.seq2seq.batching import translation_batches
+speed_batches = translation_batches(data.train_src, data.train_tgt, BATCH, pad_id=tr.PAD, bos_id=tr.BOS,
+                                    eos_id=tr.EOS, seed=SEED, device=run.device)[:SPEED_BATCHES]
+speed_pieces = sum(int(b.src_mask.sum()) + b.n_target_tokens for b in speed_batches)
+
+
+def training_steps(key):
+    model = copy.deepcopy(results[key]["model"]).train()
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+    def steps():
+        for b in speed_batches:
+            if key == "transformer":
+                loss = tr.label_smoothed_loss(model(b.src, b.tgt_in, b.src_mask), b.tgt_out, b.tgt_mask,
+                                              LABEL_SMOOTHING)
+            else:
+                loss = model.loss(b)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+    return steps
+
+
+with timing.cpu_threads(1):
+    speed = timing.measure_interleaved({k: training_steps(k) for k in results}, rounds=SPEED_ROUNDS, warmup=1,
+                                       device=run.device)
+for key, t in speed.items():
+    print(f"{NAMES[key]}: {t} for {len(speed_batches)} batches, {speed_pieces / t.median:,.0f} pieces/s")
+
+# %% [markdown]
 # ### Results
 
 # %%
 rows = []
 for key in ("none", "additive", "transformer"):
     r, ti = results[key], results[key]["info"]["train_info"]
+    rate = speed_pieces / speed[key].median
     rows.append({"model": NAMES[key], "parameters": r["params"], "epochs": r["epochs"],
-                 "trained (s)": ti["seconds"], "training pieces/s": r["epochs"] * train_pieces / ti["seconds"],
+                 "training pieces/s": rate, "training time at that speed (s)": r["epochs"] * train_pieces / rate,
+                 "trained (s, recorded)": ti["seconds"],
                  "cache": "loaded" if r["info"]["loaded"] else "trained now",
                  "test loss (nats/piece)": float(r["loss"].mean()),
                  "test BLEU": r["bleu"].score, "test chrF": r["chrf"].score,
@@ -475,7 +519,8 @@ for key in ("none", "additive"):
                                         n_samples=BOOTSTRAP) for m in ("bleu", "chrf")}
 
 # %% tags=["remove-input"]
-nlpbook.table(rows, formats={"trained (s)": "{:.0f}", "training pieces/s": "{:,.0f}",
+nlpbook.table(rows, formats={"trained (s, recorded)": "{:.0f}", "training pieces/s": "{:,.0f}",
+                             "training time at that speed (s)": "{:.0f}",
                              "test loss (nats/piece)": "{:.3f}", "test BLEU": "{:.2f}", "test chrF": "{:.2f}",
                              f"BLEU, beam {BEAM}": "{:.2f}", "greedy decoding of test (s)": "{:.1f}"})
 
@@ -489,17 +534,23 @@ nlpbook.table([{"Transformer vs": NAMES[k], "ΔBLEU": t["bleu"].delta, "p (BLEU)
 Markdown(f"Metrics: sacrebleu, `{results['transformer']['bleu'].signature}` and "
          f"`{results['transformer']['chrf'].signature}`; paired bootstrap with {BOOTSTRAP:,} resamples "
          f"(the same draw of test sentences for both systems; p is the chance of a difference at least this large "
-         f"if the systems were equal). Training times are those of the run that trained each model (a loaded "
-         f"model keeps its record), on a shared machine, so they are rough; pieces/s counts source and target "
-         f"pieces with `<eos>` of all epochs.")
+         f"if the systems were equal). *Training pieces/s* is the side-by-side measurement above (one thread); "
+         f"*training time at that speed* is what all epochs take at it ({train_pieces:,} source + target pieces "
+         f"with `<eos>` per epoch); *trained (s, recorded)* is the wall time of the run that trained the model, "
+         f"on a shared machine under whatever load it had.")
 
 # %%
 T_res, A_res, P_res = results["transformer"], results["additive"], results["none"]
+# The floor: a model that ignores the source, each piece drawn from the training frequencies (add-one smoothed).
+counts = np.bincount([t for s in data.train_tgt for t in s + [tr.EOS]], minlength=len(data.tgt_tokenizer)) + 1.0
+neg_log_p = -np.log(counts / counts.sum())
+unigram_loss = float(np.mean([neg_log_p[s + [tr.EOS]].mean() for s in data.tgt_tokenizer.encode_batch(test_ref)]))
 if not run.profile.is_smoke:
-    # Quality floors with margin, from the measured runs (see the text): the Transformer learns the task, and beats
-    # the plain recurrent model. Its rank against attention is reported, not asserted.
-    assert T_res["bleu"].score > 10, T_res["bleu"]
-    assert T_res["bleu"].score > P_res["bleu"].score, (T_res["bleu"].score, P_res["bleu"].score)
+    # Quality floors with margin: the Transformer has learnt more than the frequencies of the English pieces (the
+    # unigram loss, computed just above). Its rank against Part III's models is reported, not asserted: on this
+    # little data it depends on the budget.
+    assert T_res["loss"].mean() < unigram_loss - 0.5, (T_res["loss"].mean(), unigram_loss)
+    assert T_res["chrf"].score > 8, T_res["chrf"]
 
 # %% tags=["remove-input"]
 def verdict(key, metric):
@@ -522,10 +573,22 @@ Markdown(
     f"model {verdict('additive', 'bleu')} in BLEU and {verdict('additive', 'chrf')} in chrF. "
     f"It has {T_res['params']:,} parameters to their {P_res['params']:,} and {A_res['params']:,}, and trained for "
     f"{EPOCHS} epoch{'s' * (EPOCHS > 1)} against their {S2S_EPOCHS}. Its teacher-forced test loss is "
-    f"{T_res['loss'].mean():.3f} nats per piece against {P_res['loss'].mean():.3f} and {A_res['loss'].mean():.3f}. "
+    f"{T_res['loss'].mean():.3f} nats per piece against {P_res['loss'].mean():.3f} and {A_res['loss'].mean():.3f} "
+    f"(a unigram model of the English pieces, which ignores the source: {unigram_loss:.3f}). "
     f"Beam search ({BEAM} beams) changes the Transformer's BLEU by {T_res['bleu_beam'].score - tb:+.2f} "
     f"(the recurrent models: {P_res['bleu_beam'].score - pb:+.2f}, {A_res['bleu_beam'].score - ab:+.2f}). "
-    f"One seed per model: the bootstrap measures the test set's sampling noise, not the spread over training runs.")
+    + (f"So the Transformer gives the reference translations the highest probability of the three (the lowest "
+       f"loss) and yet decodes worse translations than the attention model: the loss scores the reference under "
+       f"teacher forcing, BLEU scores the model's own argmax path. "
+       + (f"Its final training loss ({T_res['info']['train_info']['epoch_nll'][-1]:.3f}, with dropout) is above both "
+          f"recurrent models' ({P_res['info']['train_info']['epoch_losses'][-1]:.3f}, "
+          f"{A_res['info']['train_info']['epoch_losses'][-1]:.3f}): it is the least fitted of the three, which here "
+          "helped its probabilities on unseen sentences more than its greedy choices. "
+          if T_res['info']['train_info']['epoch_nll'][-1] > max(P_res['info']['train_info']['epoch_losses'][-1],
+                                                               A_res['info']['train_info']['epoch_losses'][-1])
+          else "")
+       if T_res["loss"].mean() < A_res["loss"].mean() and tb < ab else "")
+    + f"One seed per model: the bootstrap measures the test set's sampling noise, not the spread over training runs.")
 
 # %% [markdown]
 # ### Training curves
@@ -602,7 +665,7 @@ Markdown(
     f"Per length bucket, the Transformer's test loss is below the plain model's in {sum(d < 0 for d in t_vs_p)} of "
     f"{len(t_vs_p)} buckets and below the attention model's in {sum(d < 0 for d in t_vs_a)} of {len(t_vs_a)} "
     f"(differences to the attention model, shortest to longest: " + ", ".join(f"{d:+.3f}" for d in t_vs_a)
-    + " nats per piece). Per-bucket BLEU on a hundred or so short sentences is noisy; the loss uses every "
+    + " nats per piece). Per-bucket corpus BLEU on a few hundred short sentences is noisy; the loss uses every "
     "reference token.")
 
 # %% [markdown]
@@ -624,11 +687,11 @@ with torch.no_grad():
 src_tokens = data.src_tokenizer.tokens(test_src[i]) + ["<eos>"]
 tgt_tokens = ["<bos>"] + (data.tgt_tokenizer.tokens(T_res["hyp"][i]) or ["<unk>"])
 fig, ax = plt.subplots(figsize=(5, 3.6))
-im = ax.imshow(cross, cmap="Blues", vmin=0, vmax=1)
+im = ax.imshow(cross, cmap="Blues", vmin=0)
 ax.set_xticks(range(len(src_tokens)), src_tokens, rotation=60, fontsize=7)
 ax.set_yticks(range(len(tgt_tokens)), tgt_tokens, fontsize=7)
-ax.set(title="Cross-attention, last decoder layer (mean of heads)", xlabel="source piece",
-       ylabel="decoder input (predicts the next piece)")
+ax.set(title="Cross-attention, last layer, mean of heads", xlabel="source piece",
+       ylabel="decoder input piece")
 fig.colorbar(im, ax=ax, label="weight")
 plt.tight_layout()
 plt.show()
@@ -662,10 +725,19 @@ Markdown(
        "it beats the plain recurrent model but not the recurrent model with attention." if tb > pb else
        "it beats neither.")
     + " The significance of each gap is in the table above. "
-    + ("So on this data the Transformer's advantage over attention-based RNNs, large on WMT-sized corpora, does not "
-       "show (or not beyond the noise): ten thousand short pairs are little data for a model with no recurrence "
-       "bias, and our budget is a few CPU minutes. " if not (tests["additive"]["bleu"].significant()) else
-       "So even on this little data the Transformer wins over the recurrent model with attention. ")
+    + ("So even on this little data the Transformer wins over the recurrent model with attention. "
+       if tests["additive"]["bleu"].significant() else
+       ("So on this data the Transformer's advantage over attention-based RNNs, large on WMT-sized corpora, does not "
+        "show: the attention model is significantly better in BLEU here. " if reverse["additive"]["bleu"].significant()
+        else "So on this data the Transformer's advantage over attention-based RNNs, large on WMT-sized corpora, does "
+        "not show beyond the noise. ")
+       + f"{data.split.sizes()['train']:,} short pairs are little data for a model with no recurrence bias, every "
+       "model here is small and trained for a few CPU minutes, and the Transformer's settings were tried twice, "
+       "not tuned. ")
+    + "Its teacher-forced test loss is "
+    + ("the lowest" if T_res["loss"].mean() < min(P_res["loss"].mean(), A_res["loss"].mean()) else "not the lowest")
+    + f" of the three ({T_res['loss'].mean():.3f} nats per piece against {P_res['loss'].mean():.3f} and "
+    f"{A_res['loss'].mean():.3f}). "
     + "One seed per model; a claim about the ranking would need several.")
 
 # %% [markdown]
