@@ -143,7 +143,7 @@ class LogisticRegression(nn.Module):
     r"""Softmax regression on standardised features, fitted to the optimum of $J$ by L-BFGS.
 
     ``LogisticRegression(D, C)``; :meth:`fit` on ``X`` ``(N, D)`` float and ``y`` ``(N,)`` ids in
-    ``0..C-1`` sets $\mu, \sigma$ from ``X`` and minimises $J(W, b)$; ``forward`` returns logits ``(N, C)``.
+    ``0..C-1`` sets $\mu, \sigma$ from ``X`` ($\sigma$ at least $10^{-6}$: a constant feature stays 0) and minimises $J(W, b)$; ``forward`` returns logits ``(N, C)``.
     """
 
     def __init__(self, num_features: int, num_classes: int = 2):
@@ -169,7 +169,7 @@ class LogisticRegression(nn.Module):
         """$J(W, b)$ on standardised ``X`` (unchecked)."""
         return F.cross_entropy(self(X, check=False), y) + 0.5 * l2 * self.linear.weight.pow(2).sum()
 
-    def fit(self, X: torch.Tensor, y: torch.Tensor, *, l2: float = 1e-3, max_iter: int = 200) -> dict:
+    def fit(self, X: torch.Tensor, y: torch.Tensor, *, l2: float = 1e-3, max_iter: int = 500) -> dict:
         """Fit to ``(X, y)``; returns ``{"objective", "iterations", "seconds"}``."""
         self._check_x(X)
         check_ids("y", y, self.linear.out_features, (X.shape[0],))
@@ -191,9 +191,16 @@ class LogisticRegression(nn.Module):
             loss.backward()
             return loss
 
-        opt.step(closure)
-        with torch.no_grad():
-            value = float(self.objective(X, y, l2))
+        value = math.inf
+        for _ in range(20):                     # L-BFGS stops early on a flat objective: restart until it stalls
+            opt.step(closure)
+            with torch.no_grad():
+                new = float(self.objective(X, y, l2))
+            grad = max(float(p.grad.abs().max()) for p in self.parameters())
+            if grad < 1e-7 or value - new < 1e-12 * max(1.0, abs(new)):
+                value = new
+                break
+            value = new
         state = opt.state[opt._params[0]]
         return {"objective": value, "iterations": int(state.get("n_iter", 0)), "seconds": time.perf_counter() - start}
 
