@@ -648,8 +648,11 @@ Markdown(
     f"{step_ratio.median:.1f}× per snippet and epoch, times every run.\n\n"
     + ("" if FINETUNE_N is None else
        f"*Scope.* Fine-tuning used a sample of {n_ft:,} of the {len(train_all):,} training snippets, for the 6-minute "
-       f"budget on two CPU cores; the probe was compared on the same sample. With more data both improve; the `full` "
-       f"profile uses every training snippet.")
+       f"budget on two CPU cores; the probe was compared on the same sample. More data helped the probe (above); "
+       f"fine-tuning on more data was not measured in this profile (the `full` profile fine-tunes on every training "
+       f"snippet). The from-scratch network got the fine-tuning recipe unchanged (learning rate, steps); a "
+       f"from-scratch Transformer usually wants more steps and a larger learning rate, so its number is a floor, not "
+       f"its best.")
 )
 
 # %% [markdown]
