@@ -331,3 +331,49 @@ def test_hogwild_workers_learn_and_restore_the_thread_setting():
     own_topic = torch.where(topic[:, None] == topic[None, :], sims, torch.nan).nanmean(1)
     other_topic = torch.where(topic[:, None] != topic[None, :], sims, torch.nan).nanmean(1)
     assert (own_topic > other_topic).all(), "every word must be closer, on average, to its own topic"
+
+
+def test_compiled_sgns_step_equals_the_pytorch_step(monkeypatch):
+    """sgns_step's C++ pass (nlpbook/word2vec/sgns_compiled.py) and its PyTorch code: one step,
+    shared negatives, a negative that is the pair's own context word, both dtypes."""
+    for dtype, tol in ((torch.float32, 1e-6), (torch.float64, 1e-14)):
+        g = torch.Generator().manual_seed(3)
+        V, D, B, G, K = 40, 12, 32, 8, 5
+        W, U = torch.randn(V, D, generator=g, dtype=dtype) * 0.3, torch.randn(V, D, generator=g, dtype=dtype) * 0.3
+        center, context = torch.randint(0, V, (B,), generator=g), torch.randint(0, V, (B,), generator=g)
+        negatives = torch.randint(0, V, (G, K), generator=g)
+        negatives[0, 1] = context[0]
+        results = {}
+        for flag in ("1", "0"):
+            monkeypatch.setenv("NLPBOOK_KERNELS", flag)
+            w, u = W.clone(), U.clone()
+            loss = sgns_step(w, u, center, context, negatives, 0.05, True)
+            results[flag] = (w, u, loss)
+        for a, b in zip(results["1"], results["0"]):
+            assert (a - b).abs().max().item() <= tol * max(1.0, b.abs().max().item())
+
+
+def test_trainer_gives_the_same_vectors_with_and_without_the_compiled_step(monkeypatch):
+    from nlpbook.word2vec.sgns import Word2VecConfig, flatten_corpus
+
+    sentences = [["a", "b", "c", "d", "a", "c"], ["b", "d", "a", "e", "c"]] * 40
+    stoi = {w: i for i, w in enumerate("abcde")}
+    ids, sentence, n_raw = flatten_corpus(sentences, stoi)
+    counts = np.bincount(ids.numpy(), minlength=5)
+    config = Word2VecConfig(vector_size=8, epochs=2, batch_size=16, share_negatives=4, sample=0, seed=1)
+    runs = {}
+    for flag in ("1", "0"):
+        monkeypatch.setenv("NLPBOOK_KERNELS", flag)
+        runs[flag] = train_word2vec(ids, sentence, counts, config, n_raw=n_raw, loss_every=1)
+    torch.testing.assert_close(runs["1"].in_vectors, runs["0"].in_vectors, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(runs["1"].out_vectors, runs["0"].out_vectors, atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(runs["1"].losses, runs["0"].losses, rtol=1e-4)
+
+
+def test_batch_plan_and_chunk_spread_order():
+    from nlpbook.word2vec.sgns import _batch_plan, _chunk_spread_order
+
+    assert _batch_plan(10, 4, 2) == [(0, 4, 2), (4, 4, 2), (8, 2, 1)]
+    assert _batch_plan(7, 4, 2) == [(0, 4, 2), (4, 3, 3)]          # 3 does not split in 2: own negatives
+    order = _chunk_spread_order(_batch_plan(10, 4, 2))
+    assert order.tolist() == [0, 2, 1, 3, 4, 6, 5, 7, 8, 9]

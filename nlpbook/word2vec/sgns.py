@@ -323,6 +323,31 @@ def spread_order(size: int, groups: int, device="cpu") -> torch.Tensor:
     return torch.arange(size, device=device).view(size // groups, groups).t().reshape(-1)
 
 
+def _batch_plan(n_examples: int, batch_size: int, share_negatives: int) -> list[tuple[int, int, int]]:
+    """``(first, size, groups)`` of each batch of ``n_examples``: ``groups = size / share_negatives``
+    examples share each set of negatives, or every example has its own when that does not divide."""
+    check_positive("n_examples", n_examples, integer=True, allow_zero=True)
+    check_positive("batch_size", batch_size, integer=True)
+    check_positive("share_negatives", share_negatives, integer=True)
+    plan = []
+    for first in range(0, n_examples, batch_size):
+        size = min(batch_size, n_examples - first)
+        plan.append((first, size, size // share_negatives if size % share_negatives == 0 else size))
+    return plan
+
+
+def _chunk_spread_order(plan: list[tuple[int, int, int]], device="cpu") -> torch.Tensor:
+    """One permutation of a chunk's examples: :func:`spread_order` within every batch of ``plan``."""
+    pieces, full = [], [(f, s, g) for f, s, g in plan if s == plan[0][1]]
+    if full:    # the batches of the full size: one reshape for all of them
+        count, size, groups = len(full), plan[0][1], plan[0][2]
+        pieces.append(torch.arange(count * size, device=device).view(count, size // groups, groups)
+                      .transpose(1, 2).reshape(-1))
+    for first, size, groups in plan[len(full):]:
+        pieces.append(first + spread_order(size, groups, device))
+    return torch.cat(pieces) if pieces else torch.zeros(0, dtype=torch.long, device=device)
+
+
 # ----------------------------------------------------------------------------------------------
 # The trainer.
 # ----------------------------------------------------------------------------------------------
@@ -444,6 +469,9 @@ def train_word2vec(ids: torch.Tensor, sentence: torch.Tensor, counts, config: Wo
     lock = threading.Lock()
     failures: list[BaseException] = []
 
+    # Skip-gram on the CPU runs sgns_step's C++ pass where it is built (nlpbook.word2vec.sgns_compiled).
+    fused = _fused_step(in_vectors, out_vectors, ids[:1], ids[:1], ids[:1].view(1, 1)) if config.sg else None
+
     def work(worker: int):
         generator = torch.Generator(device=device).manual_seed(config.seed + worker)
         step, running_loss, running_count = 0, 0.0, 0
@@ -460,18 +488,24 @@ def train_word2vec(ids: torch.Tensor, sentence: torch.Tensor, counts, config: Wo
             make_examples = skipgram_examples if config.sg else cbow_examples
             examples = make_examples(chunk_ids, chunk_sentence, config.window, generator)
             n_examples = examples[-1].shape[0]
-            for first in range(0, n_examples, config.batch_size):
-                batch = [t[first:first + config.batch_size] for t in examples]
-                size = batch[-1].shape[0]
-                groups = size // config.share_negatives if size % config.share_negatives == 0 else size
-                if config.spread_groups and groups < size:
-                    # Consecutive pairs mostly share a centre word; if they shared negatives too,
-                    # each centre occurrence would meet fewer distinct negatives than in
-                    # word2vec.c. Group g takes pairs g, g + G, g + 2G, ... instead.
-                    order = spread_order(size, groups, device)
-                    batch = [t.index_select(0, order) for t in batch]
-                negatives = noise.sample((groups, config.negative), generator)
-                if config.sg:
+            # The chunk's batches: (first, size, groups sharing negatives) each. Their spread order
+            # and negatives are made for the whole chunk at once: a few large ops, not many small ones.
+            plan = _batch_plan(n_examples, config.batch_size, config.share_negatives)
+            if config.spread_groups:
+                # Consecutive pairs mostly share a centre word; if they shared negatives too, each
+                # centre occurrence would meet fewer distinct negatives than in word2vec.c. Group g
+                # of a batch takes its pairs g, g + G, g + 2G, ... instead (spread_order).
+                order = _chunk_spread_order(plan, device)
+                examples = [t.index_select(0, order) for t in examples]
+            all_negatives = noise.sample((sum(groups for _, _, groups in plan), config.negative), generator)
+            used = 0
+            for first, size, groups in plan:
+                batch = [t[first:first + size] for t in examples]
+                negatives = all_negatives[used:used + groups]
+                used += groups
+                if fused is not None:       # sgns_step's compiled pass, called directly (a float back)
+                    loss = fused(in_vectors, out_vectors, batch[0], batch[1], negatives, alpha, True)
+                elif config.sg:
                     loss = sgns_step(in_vectors, out_vectors, batch[0], batch[1], negatives, alpha, True, check=False)
                 else:
                     loss = cbow_step(in_vectors, out_vectors, batch[0], batch[1], batch[2], negatives, alpha, True,
