@@ -53,13 +53,14 @@ run = nlpbook.setup(PROFILE, seed=SEED, threads=1)
 
 LENGTHS = run.profile.pick(smoke=[16, 32, 64], book=[16, 32, 64, 128, 256, 512])   # sequence lengths T
 SWEEP_BATCH = run.profile.pick(smoke=1, book=2)       # rows per timed forward pass
-ROUNDS = run.profile.pick(smoke=3, book=5)            # interleaved timing rounds (medians, ranges)
+ROUNDS = run.profile.pick(smoke=2, book=5)            # interleaved timing rounds (medians, ranges)
 MAX_WORDS = 30                                        # verses of at most 30 words on both sides
-TRAIN_VERSES = run.profile.pick(smoke=24, book=300)   # KJV verses per split; 3 pairs each
-VALID_VERSES = run.profile.pick(smoke=12, book=100)
-TEST_VERSES = run.profile.pick(smoke=12, book=150)
+TRAIN_VERSES = run.profile.pick(smoke=12, book=300)   # KJV verses per split; 3 pairs each
+VALID_VERSES = run.profile.pick(smoke=8, book=100)
+TEST_VERSES = run.profile.pick(smoke=8, book=150)
 SEEDS = run.profile.pick(smoke=[SEED], book=[SEED, SEED + 1, SEED + 2])   # top-layer fine-tuning runs
 EPOCHS = run.profile.pick(smoke=1, book=2)            # of the top-layer fine-tuning
+LR = 1e-3                                             # Adam, top layer and head (1e-4 and 3e-4 learned less in 2 epochs)
 BLOCK = run.profile.pick(smoke=4, book=16)            # retrieval: k = BLOCK candidates per query
 BLOCKS = run.profile.pick(smoke=1, book=4)            # blocks of consecutive test verses
 
@@ -133,7 +134,7 @@ BLOCKS = run.profile.pick(smoke=1, book=4)            # blocks of consecutive te
 #
 # A forward pass without gradients keeps one layer's temporaries at a time. The FFN holds
 # $B \cdot T \cdot I$ numbers; an attention that writes its weights down holds $B \cdot h \cdot
-# T^2$. These are equal at $T = I / h$ = 128 for MiniLM (and BERT-base): above it a naive
+# T^2$. These are equal at $T = I / h$: 128 for MiniLM, 256 for BERT-base. Above it a naive
 # attention's memory is quadratic, while a fused kernel (`F.scaled_dot_product_attention`, flash
 # attention) never stores the $T \times T$ weights and stays linear.
 #
@@ -339,11 +340,12 @@ assert all(slope[n] < 1.8 for n in MODELS), slope
 if LONG and run.device.type == "cpu":
     assert slope["ours (fused)"] > 0.8 and slope["transformers"] > 0.8, slope
 # Memory is an allocation count, not a timing: the explicit attention's T x T weights dominate above T = I / h = 128,
-# so its memory grows faster than linearly at the long end; the fused kernel's does not.
+# so its memory grows faster than linearly at the long end (1.34 measured over T = 128..512 when written, on the
+# way from 1 to 2); the fused kernel's stays linear.
 if LONG:
-    assert memory_slope["ours (explicit)"] > 1.4, memory_slope
-    assert memory_slope["ours (fused)"] < 1.3, memory_slope
-    assert cost["ours (explicit)", LENGTHS[-1]].peak_bytes > 1.5 * cost["ours (fused)", LENGTHS[-1]].peak_bytes
+    assert memory_slope["ours (explicit)"] > 1.2 and memory_slope["ours (fused)"] < 1.15, memory_slope
+    assert memory_slope["ours (explicit)"] > memory_slope["ours (fused)"] + 0.15, memory_slope
+    assert cost["ours (explicit)", LENGTHS[-1]].peak_bytes > 1.3 * cost["ours (fused)", LENGTHS[-1]].peak_bytes
 
 fig, axes = plt.subplots(2, 1, figsize=(7, 8), sharex=True)
 for name, marker in zip(MODELS, "os^"):
@@ -396,9 +398,11 @@ Markdown(
     f"Fitting $t = c + aT + bT^2$ to all lengths puts the measured crossover $a/b$ at "
     + ", ".join(f"{crossover_text(fits[n])} ({n})" for n in MODELS)
     + f", against $T^\\ast = 6H$ = {T_STAR:,.0f} predicted from the FLOPs"
-    + (" — measured earlier than predicted, because a FLOP of attention (small $d_k$ = 32 products per head, a softmax "
-       "over every row) runs slower than a FLOP of the big $H \\times 4H$ products." if LONG else
-       " (the smoke profile's lengths are too short for a meaningful fit).")
+    + ((" — measured earlier than predicted for our fused path, because a FLOP of attention (small $d_k$ = 32 products "
+        "per head, a softmax over every row) runs slower than a FLOP of the big $H \\times 4H$ products"
+        if fits["ours (fused)"]["crossover"] < T_STAR else
+        " — for our fused path no earlier than predicted") + " (the fit extrapolates beyond the measured lengths)."
+       if LONG else " (the smoke profile's lengths are too short for a meaningful fit).")
     + f" Our fused forward pass runs at {gflops[LENGTHS[0]]:.1f} GFLOP/s at $T$ = {LENGTHS[0]} and "
     f"{gflops[LENGTHS[-1]]:.1f} GFLOP/s at $T$ = {LENGTHS[-1]} (FLOPs by the formula). Memory: over the long end the explicit "
     f"attention's peak grows with slope {memory_slope['ours (explicit)']:.2f} (its $B h T^2$ weights, equal to the FFN's "
@@ -438,7 +442,7 @@ with cpu_threads(1):
     encoded = {s: cross_encode(ours, tokenizer, [p.kjv for p in ps], [p.web for p in ps]) for s, ps in pairs.items()}
     probe = fit_linear_probe(encoded["train"].cls, labels["train"])
     probe_scores = {s: probe(e.cls)[:, 0].detach() for s, e in encoded.items()}
-    tops = [fine_tune_top_layer(ours, encoded["train"], labels["train"], epochs=EPOCHS, seed=seed) for seed in SEEDS]
+    tops = [fine_tune_top_layer(ours, encoded["train"], labels["train"], epochs=EPOCHS, lr=LR, seed=seed) for seed in SEEDS]
     top_scores = [{s: top.logits(e) for s, e in encoded.items()} for top in tops]
 
 
@@ -553,7 +557,7 @@ claims = [
     {"seed's item": "bidirectionality forces a masked LM", "status": "another chapter",
      "evidence": "The masked language model (planned): a bidirectional model trained to predict its own input copies it"},
     {"seed's item": "NSP gives sentence-level representations", "status": "another chapter",
-     "evidence": "Next-sentence prediction (planned); here MiniLM, distilled without NSP, still matches sentences"},
+     "evidence": "Next-sentence prediction (planned); all-MiniLM-L6-v2 was trained on sentence pairs with a contrastive loss, not NSP, and still matches sentences here"},
     {"seed's item": "general input and output layers for transfer", "status": "shown here, in part",
      "evidence": "the same weights read one sentence (bi-encoder) or a pair with segments (cross-encoder); BERT's input embeddings (planned)"},
     {"seed's item": "fine-tuning is cheap", "status": "shown here, in part",
@@ -588,9 +592,11 @@ Markdown(
     f"products cost $24TH^2$, so the quadratic part is the smaller one until $T = 6H$: {T_STAR:,.0f} tokens for MiniLM, "
     f"4,608 for BERT-base, both beyond BERT's 512 positions. Measured on real text, our BERT's time grew with log–log "
     f"slope {slope['ours (fused)']:.2f} and `transformers`' with {slope['transformers']:.2f} between $T$ = {tail[0]} and "
-    f"{tail[-1]} (predicted from the FLOPs: {predicted_slope:.2f}; quadratic would be 2). What does grow quadratically is "
-    f"the memory of an attention that writes its $T \\times T$ weights down (slope {memory_slope['ours (explicit)']:.2f}); "
-    f"the fused kernel avoids it (slope {memory_slope['ours (fused)']:.2f}). So the seed's conclusion (sentence- and "
+    f"{tail[-1]} (predicted from the FLOPs: {predicted_slope:.2f}; quadratic would be 2). "
+    + (f"What does grow faster than linearly is the memory of an attention that writes its $T \\times T$ weights down "
+       f"(slope {memory_slope['ours (explicit)']:.2f}); the fused kernel avoids it (slope {memory_slope['ours (fused)']:.2f}). "
+       if LONG else "")
+    + f"So the seed's conclusion (sentence- and "
     f"paragraph-level tasks) stands, but its reason needs correcting: at BERT's lengths the cost is mostly linear, and "
     f"the hard limit is the learned position table, which refuses token 513. Beyond $6H$, or for a model with a longer "
     f"position table, the $T^2$ term does dominate.\n\n"
@@ -598,8 +604,13 @@ Markdown(
     f"cross-encoder read by a linear probe on `[CLS]` reached only {probe_all:.1%}: this MiniLM was trained as a "
     f"bi-encoder, so its `[CLS]` state of a pair is not a matching score until it is trained to be one; fine-tuning "
     f"only its top layer gave {top_all:.1%} (mean over {len(SEEDS)} seed{'s' if len(SEEDS) > 1 else ''}), against "
-    f"{bi_all:.1%} for the bi-encoder. The neighbouring-verse negatives are the harder ones for every matcher (table "
-    f"above). And the cross-encoder's price is structural: recall@1 among {BLOCK} candidates needed {BLOCK * BLOCK} "
+    f"{bi_all:.1%} for the bi-encoder. "
+    + (f"The neighbouring-verse negatives were the harder ones for every matcher (table above). "
+       if all(np.mean(acc[n, "neighbour"]) <= np.mean(acc[n, "random"]) for n in matchers) else
+       "The neighbouring-verse negatives were not harder for every matcher: " + ", ".join(
+           f"{n} {np.mean(acc[n, 'neighbour']):.1%} with neighbours vs {np.mean(acc[n, 'random']):.1%} with random negatives"
+           for n in matchers) + ". ")
+    + f"And the cross-encoder's price is structural: recall@1 among {BLOCK} candidates needed {BLOCK * BLOCK} "
     f"forward passes per block against {2 * BLOCK}, {time_ratio.median:.1f}× the time here, and all-pairs search over a "
     f"corpus grows as $N \\cdot M$. So \"BERT suits matching\" is true in the sense that one pre-trained encoder "
     f"serves both designs; which design wins depends on how it was trained, and for retrieval the bi-encoder (or a "
