@@ -193,6 +193,7 @@ nlpbook.show_source(bert_matching)
 # %%
 import math
 import numpy as np
+import matplotlib
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from torch.utils.flop_counter import FlopCounterMode
@@ -368,6 +369,8 @@ axes[1].set(title="Peak tensor memory of one forward pass", xlabel="sequence len
 for ax in axes:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
+    ax.set_xticks(LENGTHS, [str(T) for T in LENGTHS])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 plt.tight_layout()
 plt.show()
 
