@@ -339,7 +339,7 @@ LONG = LENGTHS[-1] >= 512
 # it grows at least about linearly once T reaches 512.
 assert all(slope[n] < 1.8 for n in MODELS), slope
 if LONG and run.device.type == "cpu":
-    assert slope["ours (fused)"] > 0.8 and slope["transformers"] > 0.8, slope
+    assert slope["ours (fused)"] > 0.7 and slope["transformers"] > 0.7, slope
 # Memory is an allocation count, not a timing: the explicit attention's T x T weights dominate above T = I / h = 128,
 # so its memory grows faster than linearly at the long end (1.34 measured over T = 128..512 when written, on the
 # way from 1 to 2); the fused kernel's stays linear.
