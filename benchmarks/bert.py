@@ -7,7 +7,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bert.py --device cuda --repeats 20
 
 1. **Forward pass of MiniLM** (L6 H384 A12), float32, evaluation mode, ``torch.no_grad()``:
-   ``nlpbook.bert.load.load_minilm()`` (fast path: ``F.scaled_dot_product_attention``) against
+   ``nlpbook.bert.load.load_minilm()`` (fast path: one fused QKV matmul, ``F.scaled_dot_product_attention``) against
    ``transformers.BertModel.from_pretrained`` (its default attention implementation), the same
    weights and the same batch of real sentences (B, T) = (32, 128) and (8, 512): every row is
    WordPiece tokens of the English corpus cut to ``T``, a quarter of the rows padded to ``T/2``

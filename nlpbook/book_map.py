@@ -70,7 +70,7 @@ PARTS: tuple[Part, ...] = (
         Chapter("book/pretrained/gelu", "GELU", "激活函数", written=True),
         Chapter("book/pretrained/bert_inputs", "BERT's input embeddings", "输入", written=True),
         Chapter("book/pretrained/finetune_vs_features", "Fine-tuning vs feature extraction", "输出", written=True),
-        Chapter("book/pretrained/bert_in_practice", "BERT's strengths, weaknesses and uses", "BERT优点 / 缺点 / 适用场景"),
+        Chapter("book/pretrained/bert_in_practice", "BERT's strengths, weaknesses and uses", "BERT优点 / 缺点 / 适用场景", written=True),
     )),
 )
 

@@ -33,6 +33,11 @@ from nlpbook.bert.gelu import gelu, gelu_derivative, gelu_tf_port, minimax_cubic
 from nlpbook.bert.input_algebra import embedding_sum, offset_profile, one_hot_codes, stacked_table
 from nlpbook.bert.load import checkpoint_to_state_dict, load_bert
 from nlpbook.bert.model import BertConfig, BertModel
+from nlpbook.bert import cost as bert_cost
+from nlpbook.bert.matching import (CrossEncoded, TopLayerCrossEncoder, best_threshold, bi_encoder_scores,
+                                   cross_encode, cross_encoder_scores, cross_features, fine_tune_top_layer,
+                                   fit_linear_probe, mean_pool, recall_at_1, sentence_embeddings, wilson_interval)
+from nlpbook.bert.pairs import AlignedVerse, aligned_verses, chapter_split, verse_pairs
 from nlpbook.bert.sizes import (component_of, count_by_component, flops_per_token, parameter_breakdown,
                                  parameter_counts)
 from nlpbook.bert.wordpiece import WordPieceTokenizer, basic_tokenize, load_vocab
@@ -916,6 +921,85 @@ def _sentiment_apis(tmp_root):
     return apis
 
 
+def _bert_practice_apis():
+    """nlpbook.bert.cost, .pairs and .matching (the BERT-in-practice chapter)."""
+    apis = []
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(vocab_size=30, hidden_size=8, num_hidden_layers=2, num_attention_heads=2,
+                                 intermediate_size=16, max_position_embeddings=16)).eval()
+    vocab = {t: i for i, t in enumerate(WordPieceTokenizer.SPECIALS + ("a", "b", "c", "##s"))}
+    tok = WordPieceTokenizer(vocab)
+    apis.append(Api("layer_flops", bert_cost.layer_flops, lambda: {"T": 8, "H": 4, "I": 16},
+                    scalars={"T": POS_INT, "H": POS_INT, "I": POS_INT}))
+    apis.append(Api("crossover_length", bert_cost.crossover_length, lambda: {"H": 4}, scalars={"H": POS_INT, "I": POS_INT}))
+    apis.append(Api("forward_flops", bert_cost.forward_flops, lambda: {"T": 8, "H": 4, "layers": 2},
+                    scalars={"T": POS_INT, "layers": POS_INT, "batch": POS_INT}))
+    batches = lambda: {4: {"input_ids": torch.zeros(1, 4, dtype=torch.long)}}  # noqa: E731
+    apis.append(Api("length_sweep", bert_cost.length_sweep,
+                    lambda: {"models": {"m": lambda b: model(**b)}, "batches": batches(), "rounds": 1, "memory": False},
+                    scalars={"rounds": POS_INT},
+                    values={"models": [{}, {"m": 3}, [1]], "batches": [{}, {0: {}}, {4: 3}, [1]]}))
+    apis.append(Api("fit_linear_quadratic", bert_cost.fit_linear_quadratic,
+                    lambda: {"T": [1, 2, 3, 4], "seconds": [1.0, 2.0, 3.5, 5.0]},
+                    values={"T": [[1, 2], [0, 1, 2, 3]], "seconds": [[1.0, 2.0, NAN, 4.0], [1.0]]},
+                    also={"T": ["seconds"], "seconds": ["T"]}))
+    apis.append(Api("running_text_batch", bert_cost.running_text_batch,
+                    lambda: {"tokenizer": tok, "texts": ["a b c a b c a b c"], "B": 2, "T": 4},
+                    scalars={"B": POS_INT, "T": POS_INT + [2]}, values={"texts": [None, ["a"]]},
+                    also={"texts": ["tokens"]}))
+    verses = [AlignedVerse(("Gen", c, v), f"k {c} {v}", f"w {c} {v}") for c in (1, 2, 3) for v in (1, 2)]
+    apis.append(Api("aligned_verses", aligned_verses, None, scalars={"max_words": POS_INT}))
+    apis.append(Api("chapter_split", chapter_split, lambda: {"ref": ("Gen", 1, 1)},
+                    values={"ref": [("Gen",), "Gen 1 1", None], "fractions": [(0.5, 0.5), (0.5, 0.6, -0.1), 3]}))
+    apis.append(Api("verse_pairs", verse_pairs,
+                    lambda: {"verses": list(verses), "split": "train", "fractions": (1.0, 0.0, 0.0)},
+                    scalars={"max_verses": POS_INT, "seed": [-1, 1.5, "0"]},
+                    values={"verses": [[], [1, 2], None], "split": ["dev", None],
+                            "fractions": [(0.0, 0.0, 1.0)]},
+                    also={"fractions": ["split"]}))
+    apis.append(Api("mean_pool", mean_pool, lambda: {"hidden": _f(2, 3, 4), "mask": _mask(2, 3)},
+                    tensors={"hidden": ["rank-", "int", "list"], "mask": ["grow1", "intmask", "list"]}))
+    texts = lambda: ["a b", "c a"]  # noqa: E731
+    common = {"model": [None, tok], "tokenizer": [None, model], "batch_size": POS_INT, "max_length": POS_INT + [3]}
+    apis.append(Api("sentence_embeddings", sentence_embeddings, lambda: {"model": model, "tokenizer": tok, "texts": texts()},
+                    values=dict(common, texts=[[], "a b", [1]])))
+    for fn in (cross_encode, cross_features):
+        apis.append(Api(fn.__name__, fn, lambda: {"model": model, "tokenizer": tok, "first": texts(), "second": texts()},
+                        values=dict(common, first=[[], "a b", [1], ["a"]], second=[[], ["a"]]),
+                        also={"first": ["second"], "second": ["first"]}))
+    enc = cross_encode(model, tok, texts(), texts())
+    apis.append(Api("TopLayerCrossEncoder()", TopLayerCrossEncoder, lambda: {"model": model}, values={"model": [None, tok]}))
+    apis.append(Api("TopLayerCrossEncoder.logits", TopLayerCrossEncoder(model).logits, lambda: {"encoded": enc},
+                    values={"encoded": [None, enc.cls]}))
+    apis.append(Api("fine_tune_top_layer", fine_tune_top_layer,
+                    lambda: {"model": model, "encoded": enc, "labels": torch.tensor([0, 1]), "epochs": 1},
+                    tensors={"labels": ["rank+", "grow0", "float", "list"]},
+                    scalars={"epochs": POS_INT, "lr": POS_FLOAT, "batch_size": POS_INT, "seed": [-1, 1.5]},
+                    values={"encoded": [None, enc.cls], "labels": [("not 0/1", lambda: torch.tensor([0, 2]))],
+                            "model": [None]}))
+    apis.append(Api("fit_linear_probe", fit_linear_probe, lambda: {"features": _f(6, 3), "labels": torch.tensor([0, 1] * 3)},
+                    tensors={"features": ["rank+", "rank-", "int", "list"], "labels": ["grow0", "float", "list"]},
+                    scalars={"steps": POS_INT, "weight_decay": [-1, NAN, "0"]},
+                    values={"labels": [("not 0/1", lambda: torch.tensor([0, 1, 2] * 2))]}))
+    apis.append(Api("best_threshold", best_threshold, lambda: {"scores": _f(6), "labels": torch.tensor([0, 1] * 3)},
+                    tensors={"scores": ["rank+", "int", "list"], "labels": ["grow0", "float", "list"]},
+                    values={"labels": [("not 0/1", lambda: torch.tensor([0, 1, 2] * 2))]}))
+    apis.append(Api("wilson_interval", wilson_interval, lambda: {"correct": 3, "n": 5},
+                    scalars={"n": POS_INT, "z": POS_FLOAT, "correct": [-1, 6, 1.5, "3"]}))
+    apis.append(Api("bi_encoder_scores", bi_encoder_scores,
+                    lambda: {"model": model, "tokenizer": tok, "queries": texts(), "candidates": texts()},
+                    values={"queries": [[], None], "candidates": [[], [3]], "model": [None]},
+                    also={"queries": ["texts"], "candidates": ["texts"]}))
+    apis.append(Api("cross_encoder_scores", cross_encoder_scores,
+                    lambda: {"model": model, "tokenizer": tok, "scorers": {"x": lambda e: e.cls[:, 0]},
+                             "queries": texts(), "candidates": texts()},
+                    values={"scorers": [{}, {"x": 3}, None], "queries": [[], None], "candidates": [[], [3]]}))
+    apis.append(Api("recall_at_1", recall_at_1, lambda: {"scores": _f(3, 4), "gold": torch.tensor([0, 1, 3])},
+                    tensors={"scores": ["rank-", "int", "list"], "gold": ["grow0", "float", "neg", "list"]},
+                    values={"gold": [("out of range", lambda: torch.tensor([0, 1, 4]))]}))
+    return apis
+
+
 def _bert_checkpoint_names(model):
     """``model``'s weights under transformers' names (the inverse of the loader's name map)."""
     out = {}
@@ -1309,7 +1393,7 @@ def sweep(tmp_root: str):
     apis = (_rnn_apis() + _lm_apis() + _task_apis() + _optim_apis() + _compare_apis() + _word2vec_apis()
             + _transformer_apis() + _transformer_heads_and_sampling_apis() + _seq2seq_experiment_apis()
             + _transformer_translation_apis() + _bert_apis(tmp_root) + _pretrain_apis(tmp_root)
-            + _sentiment_apis(tmp_root) + _data_apis(tmp_root))
+            + _sentiment_apis(tmp_root) + _bert_practice_apis() + _data_apis(tmp_root))
     results = {"clear": [], "obscure": [], "silent": []}
     broken_good = []
     for api in apis:

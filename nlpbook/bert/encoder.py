@@ -45,6 +45,7 @@ class BertLayer(nn.Module):
         self.output = nn.Linear(intermediate_size, hidden_size)              # W_2: I -> H
         self.output_norm = LayerNorm(hidden_size, eps=layer_norm_eps, fast=True)
         self.dropout = nn.Dropout(hidden_dropout)
+        self.fast = fast
         # fast: PyTorch's fused kernel (one pass over (B, T, I); the same function, tests/test_bert_gelu.py);
         # otherwise the explicit erf / tanh lines of nlpbook.bert.gelu (four or five passes)
         form = ACTIVATIONS[hidden_act]
@@ -56,8 +57,14 @@ class BertLayer(nn.Module):
         ``mask`` broadcastable to ``(B, h, T, T)``, True = may attend (``None``: every token).
         """
         attn = self.attention
-        q = attn.project_query(x)                                          # (B, h, T, d_k)
-        k, v = attn.project_key_value(x, x)                                # (B, h, T, d_k) each
+        if self.fast:
+            # fused: one (B, T, H) @ (H, 3H) matmul for Q, K and V, split into heads without copies
+            B, T, _ = x.shape
+            qkv = F.linear(x, attn.in_proj_weight, attn.in_proj_bias)      # (B, T, 3H)
+            q, k, v = qkv.view(B, T, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4)  # (B, h, T, d_k) each
+        else:
+            q = attn.project_query(x)                                      # (B, h, T, d_k)
+            k, v = attn.project_key_value(x, x)                            # (B, h, T, d_k) each
         context, _ = attn.attend_heads(q, k, v, mask)                      # (B, T, H), after W^O
         a = self.attention_norm(x + self.dropout(context), check=False)   # LN_1(x + Dropout(MHA))
         f = self.output(self.activation(self.intermediate(a)))            # W_2 GELU(W_1 a + b_1) + b_2

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..stats import wilson_interval  # noqa: F401  (re-exported: the chapter's intervals)
 from ..validate import InputError, check_number, check_positive, check_tensor, check_type
 
 __all__ = ["SPLITS", "SentimentData", "movie_split", "fresh_rotten", "wilson_interval", "movie_bootstrap",
@@ -122,18 +123,6 @@ def fresh_rotten(rows, fractions=(0.8, 0.05, 0.15), *, salt: str = "nlpbook") ->
         d.labels.append(int(label == "fresh"))
         d.movies.append(movie)
     return out
-
-
-def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval ``(low, high)`` for ``correct`` successes out of ``n``."""
-    check_positive("n", n, integer=True)
-    check_number("correct", correct, low=0, high=n, integer=True, what=f"an int in [0, n = {n}]")
-    check_positive("z", z)
-    p = correct / n
-    centre = p + z * z / (2 * n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    denom = 1 + z * z / n
-    return max(0.0, (centre - half) / denom), min(1.0, (centre + half) / denom)
 
 
 def movie_bootstrap(correct_a, correct_b, movies, *, resamples: int = 2000, seed: int = 0,
