@@ -20,6 +20,7 @@ notebooks never wait for a compiler; elsewhere the first call compiles (about a 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import platform
@@ -30,7 +31,7 @@ import torch
 
 from .validate import InputError, check_type
 
-__all__ = ["load", "enabled", "ENV_VAR", "REGISTRY"]
+__all__ = ["load", "enabled", "disabled", "ENV_VAR", "REGISTRY"]
 
 ENV_VAR = "NLPBOOK_KERNELS"
 # name -> (C++ source, function names); filled by the modules that own a kernel (register()).
@@ -42,6 +43,20 @@ _failed: set[str] = set()
 def enabled() -> bool:
     """Whether compiled kernels may be used (``$NLPBOOK_KERNELS`` is not ``0``)."""
     return os.environ.get(ENV_VAR, "1").strip() != "0"
+
+
+@contextlib.contextmanager
+def disabled():
+    """Inside the ``with`` block every fast path runs its PyTorch code, as with ``$NLPBOOK_KERNELS=0``."""
+    saved = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = "0"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = saved
 
 
 def register(name: str, source: str, functions: tuple[str, ...]) -> None:

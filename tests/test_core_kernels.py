@@ -44,3 +44,15 @@ def test_cache_key_covers_source_and_flags(monkeypatch, tmp_path):
     a = kernels._build_directory("k", "void f() {}")
     b = kernels._build_directory("k", "void f() { }")
     assert a != b and a[1].startswith(str(tmp_path))
+
+
+def test_disabled_turns_the_kernels_off_and_restores(monkeypatch):
+    monkeypatch.delenv(kernels.ENV_VAR, raising=False)
+    with kernels.disabled():
+        assert not kernels.enabled()
+    assert kernels.enabled()
+    monkeypatch.setenv(kernels.ENV_VAR, "1")
+    with pytest.raises(RuntimeError):
+        with kernels.disabled():
+            raise RuntimeError("inside")
+    assert kernels.enabled()
