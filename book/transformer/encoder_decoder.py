@@ -45,6 +45,7 @@ SEED = 0
 import nlpbook
 import torch
 # Part III's recurrent models are small and step by step: one thread, as in their chapters.
+from nlpbook.transformer.translation import PART4_RECIPES
 run = nlpbook.setup(PROFILE, seed=SEED, threads=1)
 
 # Part III's data and its two models, with the sizes of book/seq2seq/seq2seq.py and attention.py, so that both
@@ -57,15 +58,13 @@ S2S_EPOCHS = run.profile.pick(smoke=1, book=10)
 S2S_BATCH, S2S_LR = 128, 5e-3
 BUCKETS = [0, 3, 5, 6, 7, 8]                                  # source-length buckets (words)
 BOOTSTRAP = run.profile.pick(smoke=100, book=1000)            # paired bootstrap resamples
-# The Transformer: small enough to train in a few minutes on two CPU cores.
-CONFIG = run.profile.pick(
-    smoke=dict(d_model=32, nhead=2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=64, dropout=0.1),
-    book=dict(d_model=64, nhead=4, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=256, dropout=0.1))
-EPOCHS = run.profile.pick(smoke=1, book=12)
-# Peak learning rate and warm-up: of 2e-3 (100 steps) and 4e-3 (150 steps), tried once each, 4e-3 had the lower
-# validation loss and the higher validation BLEU (the test set was not used to choose).
-BATCH, PEAK_LR, LABEL_SMOOTHING = 128, 4e-3, 0.1
-WARMUP = run.profile.pick(smoke=4, book=150)                  # steps of linear warm-up
+# The Transformer: small enough to train in a few minutes on two CPU cores. Its recipe lives in
+# nlpbook.transformer.translation.PART4_RECIPES (the multi-head and output chapters load the same
+# checkpoint). Peak learning rate and warm-up: of 2e-3 (100 steps) and 4e-3 (150 steps), tried once
+# each, 4e-3 had the lower validation loss and the higher validation BLEU (the test set was not used).
+RECIPE = PART4_RECIPES[run.profile.name]
+CONFIG, EPOCHS, BATCH, PEAK_LR, LABEL_SMOOTHING, WARMUP = (
+    RECIPE[k] for k in ("config", "epochs", "batch_size", "lr", "label_smoothing", "warmup_steps"))
 BEAM = 4
 TEST_N = run.profile.pick(smoke=128, book=None)               # test sentences scored (None: all)
 SPEED_BATCHES, SPEED_ROUNDS = run.profile.pick(smoke=(1, 2), book=(4, 3))   # training speed, side by side
@@ -407,9 +406,7 @@ DECODE_LEN = min(128, 2 * max(len(r) for r in data.tgt_tokenizer.encode_batch(te
 train_pieces = sum(len(s) + 1 for s in data.train_src) + sum(len(t) + 1 for t in data.train_tgt)  # with <eos>
 
 results = {}
-transformer, t_info = tr.trained_transformer(CONFIG, data, epochs=EPOCHS, batch_size=BATCH, lr=PEAK_LR,
-                                             warmup_steps=WARMUP, label_smoothing=LABEL_SMOOTHING, seed=SEED,
-                                             device=run.device)
+transformer, t_info = tr.part4_transformer(run.profile.name, data, seed=SEED, device=run.device)
 results["transformer"] = dict(model=transformer, info=t_info, epochs=EPOCHS,
                               translate=lambda sents, **kw: tr.translate(transformer, data.src_tokenizer,
                                                                          data.tgt_tokenizer, sents, **kw),

@@ -46,6 +46,7 @@ import nlpbook
 import torch
 from torch import nn
 # Small attention layers: on the shared 2-core machine a second thread mostly waits.
+from nlpbook.transformer.translation import PART4_RECIPES
 run = nlpbook.setup(PROFILE, seed=SEED, threads=1)
 
 D_MODEL, HEADS = 512, 8                  # the seed's (and the paper's) sizes
@@ -58,12 +59,9 @@ N_SENTENCES = run.profile.pick(smoke=20, book=300)  # test sentences for the per
 MAX_WORDS = 8
 VOCAB = run.profile.pick(smoke=200, book=1000)
 MAX_TRAIN = run.profile.pick(smoke=1000, book=None)
-CONFIG = run.profile.pick(smoke=dict(d_model=32, nhead=2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=64,
-                                     dropout=0.1),
-                          book=dict(d_model=128, nhead=4, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=256,
-                                    dropout=0.1))
-EPOCHS = run.profile.pick(smoke=1, book=8)
-BATCH, LR, WARMUP = 128, 1e-3, run.profile.pick(smoke=4, book=200)
+# Part IV's translation Transformer, one recipe for its three chapters (trained once, then loaded).
+RECIPE = PART4_RECIPES[run.profile.name]
+CONFIG, EPOCHS, BATCH, LR, WARMUP = (RECIPE[k] for k in ("config", "epochs", "batch_size", "lr", "warmup_steps"))
 
 # %% [markdown]
 # ## The question
@@ -368,8 +366,7 @@ from nlpbook.transformer.head_stats import head_summary
 
 start = time.perf_counter()
 data = translation_data(MAX_WORDS, VOCAB, max_train=MAX_TRAIN)
-model, info = tr.trained_transformer(CONFIG, data, epochs=EPOCHS, batch_size=BATCH, lr=LR, warmup_steps=WARMUP,
-                                     seed=SEED, device=run.device)
+model, info = tr.part4_transformer(run.profile.name, data, seed=SEED, device=run.device)
 load_seconds = time.perf_counter() - start
 torch.manual_seed(SEED)
 untrained = tr.build_transformer(CONFIG, data).to(run.device).eval()
