@@ -51,7 +51,7 @@ run = nlpbook.setup(PROFILE, seed=SEED, threads=1)
 from nlpbook.seq2seq.experiment import experiment_settings
 SETTINGS = experiment_settings(run.profile)
 MAX_WORDS, EPOCHS, HIDDEN, LR = SETTINGS.max_words, SETTINGS.epochs, SETTINGS.hidden_size, SETTINGS.lr
-BUCKETS = [0, 3, 5, 6, 7, 8]                                  # source-length buckets (words): 1–3, 4–5, 6, 7, 8
+BUCKETS = [0, 3, 5, 7, 9, 12]                                 # source-length buckets (words): 1–3, 4–5, 6–7, 8–9, 10–12
 SPELL_WORDS = run.profile.pick(smoke=2000, book=20000)        # GloVe words for the speller
 SPELL_EPOCHS = run.profile.pick(smoke=6, book=8)
 
