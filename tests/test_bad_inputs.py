@@ -68,8 +68,9 @@ from nlpbook.rnn.gradient_flow import (rnn_jacobian_products, set_carry_gate_bia
 from nlpbook.rnn.gru import GRU, gru_cell, gru_parameter_count, seed_gru_cell, seed_state_dict_from_pytorch
 from nlpbook.rnn.lstm import LSTM, lstm_cell, lstm_parameter_count
 from nlpbook.rnn.rnn import RNN, RNNCell, RNNLayer
-from nlpbook.seq2seq.experiment import (TranslationData, bleu_by_bucket, loss_per_piece, train_seq2seq,
-                                       trained_seq2seq, translation_data)
+from nlpbook.seq2seq.experiment import (SMOKE_SETTINGS, ExperimentSettings, TranslationData, bleu_by_bucket,
+                                       experiment_settings, loss_per_piece, train_seq2seq, trained_seq2seq,
+                                       translation_data)
 from nlpbook.seq2seq.model import Seq2Seq
 from nlpbook.seq2seq.speller import CharVocab as SpellerVocab, VectorSpeller, spell
 from nlpbook.seq2seq.split import TranslationSplit
@@ -1268,6 +1269,21 @@ def _seq2seq_experiment_apis():
                     scalars={"epochs": POS_INT, "batch_size": POS_INT, "lr": POS_FLOAT},
                     values={"config": ["x", None, {"hidden_size": -1}, {"attention": "bilinear"}],
                             "data": ["x", pairs]}))
+    sizes = dict(max_words=3, vocab_size=30, max_train=None, embed_size=4, hidden_size=6, epochs=1, batch_size=2,
+                 lr=1e-3)
+    apis.append(Api("ExperimentSettings", ExperimentSettings, lambda: dict(sizes),
+                    scalars={"max_words": POS_INT, "vocab_size": POS_INT, "max_train": POS_INT, "embed_size": POS_INT,
+                             "hidden_size": POS_INT, "epochs": POS_INT, "batch_size": POS_INT, "lr": POS_FLOAT},
+                    values={"rnn": ["tf", None]}))
+    apis.append(Api("experiment_settings", experiment_settings, lambda: {"profile": "book"},
+                    values={"profile": ["fast", None, 3]}))
+    apis.append(Api("ExperimentSettings.config", SMOKE_SETTINGS.config, lambda: {"attention": "dot"},
+                    values={"attention": ["bilinear", 3]}))
+    settings = ExperimentSettings(**sizes)
+    apis.append(Api("ExperimentSettings.train", settings.train,
+                    lambda: {"data": data, "attention": None, "progress": False},
+                    values={"data": ["x", pairs, ("other max_words", lambda: TranslationData(
+                        data.split, de, en, data.train_src, data.train_tgt, 4))], "attention": ["bilinear"]}))
     hyps = ["a dog", "the cat", "a cat sleeps"]
     apis.append(Api("bleu_by_bucket", bleu_by_bucket,
                     lambda: {"hypotheses": hyps, "references": hyps, "lengths": [2, 2, 3], "edges": [0, 2, 4]},

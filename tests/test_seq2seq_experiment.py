@@ -2,8 +2,9 @@
 import pytest
 import torch
 
-from nlpbook.seq2seq.experiment import (TranslationData, bleu_by_bucket, loss_per_piece, train_seq2seq,
-                                        trained_seq2seq)
+from nlpbook.seq2seq.experiment import (ATTENTION_CONFIG, BOOK_SETTINGS, PLAIN_CONFIG, SMOKE_SETTINGS,
+                                        ExperimentSettings, TranslationData, bleu_by_bucket, experiment_settings,
+                                        loss_per_piece, train_seq2seq, trained_seq2seq)
 from nlpbook.seq2seq.metrics import corpus_bleu, corpus_chrf
 from nlpbook.seq2seq.model import Seq2Seq
 from nlpbook.seq2seq.speller import CharVocab, VectorSpeller, spell
@@ -90,3 +91,31 @@ def test_the_speller_learns_to_spell_a_few_vectors():
         optimizer.step()
     assert [chars.decode(s) for s in spell(model, vectors)] == words
     assert chars.decode(chars.encode("cab")) == "cab" and chars.encode("c?") == [chars.index["c"], 1]
+
+
+def test_the_shared_settings_give_both_chapters_one_budget_and_models_that_differ_only_by_attention():
+    assert {k: v for k, v in PLAIN_CONFIG.items() if k != "attention"} == \
+        {k: v for k, v in ATTENTION_CONFIG.items() if k != "attention"}
+    assert PLAIN_CONFIG["attention"] is None and ATTENTION_CONFIG["attention"] == "additive"
+    assert experiment_settings("book") is BOOK_SETTINGS and experiment_settings("full") is BOOK_SETTINGS
+    assert experiment_settings("smoke") is SMOKE_SETTINGS
+    assert SMOKE_SETTINGS.max_words == BOOK_SETTINGS.max_words      # valid and test are the same sentences
+    assert SMOKE_SETTINGS.epochs < BOOK_SETTINGS.epochs and SMOKE_SETTINGS.hidden_size < BOOK_SETTINGS.hidden_size
+    with pytest.raises(InputError, match="profile"):
+        experiment_settings("fast")
+    with pytest.raises(ValueError, match="epochs"):
+        ExperimentSettings(12, 1000, None, 64, 128, 0, 128, 5e-3)
+
+
+def test_settings_train_is_trained_seq2seq_with_the_settings_budget(data, tmp_path, monkeypatch):
+    monkeypatch.setenv("NLPBOOK_DATA", str(tmp_path))
+    settings = ExperimentSettings(max_words=3, vocab_size=40, max_train=None, embed_size=4, hidden_size=6,
+                                  epochs=2, batch_size=3, lr=1e-2)
+    model, info = settings.train(data, "dot", progress=False)
+    assert not info["loaded"] and len(info["train_info"]["epoch_losses"]) == 2
+    assert model.config["attention"] == "dot" and model.config["rnn"] == "torch"
+    same, info2 = trained_seq2seq(settings.config("dot"), data, epochs=2, batch_size=3, lr=1e-2, progress=False)
+    assert info2["loaded"] and info2["key"] == info["key"]
+    other = TranslationData(data.split, data.src_tokenizer, data.tgt_tokenizer, data.train_src, data.train_tgt, 4)
+    with pytest.raises(InputError, match="data"):
+        settings.train(other, None)

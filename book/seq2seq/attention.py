@@ -45,15 +45,18 @@ import nlpbook
 import torch
 run = nlpbook.setup(PROFILE, seed=SEED, threads=1)
 
-# The same sizes as in the seq2seq chapter: the plain model is then loaded from the
-# checkpoint cache, and every model below gets the same data, epochs, batches and optimiser.
-MAX_WORDS = 8
-VOCAB = run.profile.pick(smoke=200, book=1000)
-MAX_TRAIN = run.profile.pick(smoke=1000, book=None)
-EMBED, HIDDEN = run.profile.pick(smoke=(16, 32), book=(64, 128))
-EPOCHS = run.profile.pick(smoke=1, book=10)
-BATCH, LR = 128, 5e-3
-BUCKETS = [0, 3, 5, 6, 7, 8]
+# The sizes of the seq2seq chapter, defined once in nlpbook.seq2seq.experiment: the plain model is then
+# loaded from the checkpoint cache, and the plain and the additive model get the same data, epochs,
+# batches, optimiser and seed.
+from dataclasses import replace
+from nlpbook.seq2seq.experiment import experiment_settings
+SETTINGS = experiment_settings(run.profile)
+MAX_WORDS, EPOCHS = SETTINGS.max_words, SETTINGS.epochs
+# The three scores are compared with each other at a smaller budget (the same for the three), so that the
+# chapter runs in under six minutes on two CPU cores; the full profile gives them the full budget.
+SCORE_EPOCHS = run.profile.pick(smoke=1, book=3, full=EPOCHS)
+BUCKETS = [0, 3, 5, 7, 9, 12]                                 # source-length buckets (words): 1–3, 4–5, 6–7, 8–9, 10–12
+GAP_MIN = 0.75                                                # BLEU: the asserted gain (see the experiment)
 BOOTSTRAP = run.profile.pick(smoke=100, book=1000)            # paired bootstrap resamples
 
 # %% [markdown]
@@ -254,33 +257,37 @@ print("additive = the seed's formula term by term; for additive, dot and general
 # %% [markdown]
 # ## The experiment: attention against the plain model
 #
-# The same data as {doc}`seq2seq` (German→English, at most eight words per side, BPE of the
-# training sentences), the same sizes, the same optimiser, epochs, batches and seed. The plain
-# model is the one that chapter trained: `trained_seq2seq` finds it in the checkpoint cache.
-# The three attention models differ from it only by the attention module.
+# The same data as {doc}`seq2seq` (German→English short sentences, BPE of the training
+# sentences), the same sizes, the same optimiser, epochs, batches and seed: the settings are
+# one object, `SETTINGS` (`nlpbook.seq2seq.experiment`), for both chapters. The plain model is
+# the one that chapter trained: `trained_seq2seq` finds it in the checkpoint cache. The
+# additive-attention model differs from it only by the attention module.
 
 # %%
 import numpy as np
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
-from nlpbook.seq2seq.experiment import bleu_by_bucket, loss_per_piece, trained_seq2seq, translation_data
+from nlpbook.seq2seq.experiment import bleu_by_bucket, loss_per_piece
 from nlpbook.seq2seq.metrics import corpus_bleu, corpus_chrf, paired_bootstrap
 from nlpbook.seq2seq.translate import translate
 
-data = translation_data(MAX_WORDS, VOCAB, max_train=MAX_TRAIN)
+data = SETTINGS.data()
 test_src = [a for a, _ in data.split.test]
 test_ref = [b for _, b in data.split.test]
 src_words = np.array([len(a.split()) for a in test_src])
 DECODE_LEN = min(128, 2 * max(len(r) for r in data.tgt_tokenizer.encode_batch(test_ref)))   # decoding stops here
 
-results = {}
-for kind in (None, "additive", "dot", "general"):
-    config = dict(embed_size=EMBED, hidden_size=HIDDEN, attention=kind, max_len=128)
-    model, info = trained_seq2seq(config, data, epochs=EPOCHS, batch_size=BATCH, lr=LR, seed=SEED, device=run.device)
+
+
+def evaluated(settings, kind):
+    """Train (or load) the model with attention ``kind`` and score it on the test set."""
+    model, info = settings.train(data, attention=kind, seed=SEED, device=run.device)
     hyp = translate(model, data.src_tokenizer, data.tgt_tokenizer, test_src, batch_size=256, max_len=DECODE_LEN)
-    results[kind or "none"] = dict(model=model, info=info, hyp=hyp, bleu=corpus_bleu(hyp, test_ref),
-                                   chrf=corpus_chrf(hyp, test_ref),
-                                   loss=np.array(loss_per_piece(model, data, test_src, test_ref)))
+    return dict(model=model, info=info, hyp=hyp, bleu=corpus_bleu(hyp, test_ref), chrf=corpus_chrf(hyp, test_ref),
+                loss=np.array(loss_per_piece(model, data, test_src, test_ref)))
+
+
+results = {kind or "none": evaluated(SETTINGS, kind) for kind in (None, "additive")}
 NAMES = {"none": "plain (no attention)", "additive": "additive attention", "dot": "dot attention",
          "general": "general attention"}
 plain, additive = results["none"], results["additive"]
@@ -302,8 +309,8 @@ nlpbook.table([{"model": NAMES[k], "parameters": sum(p.numel() for p in r["model
 gap = additive["bleu"].score - plain["bleu"].score
 if not run.profile.is_smoke:
     # The issue asked for >= 2 BLEU; the budget that fits the book profile supports less (see the text). What the
-    # measured runs support, with margin: a gain of at least 0.5 BLEU, significant in BLEU and in chrF.
-    assert gap >= 0.5, f"additive attention should beat the plain model on test BLEU, got {gap:+.2f}"
+    # measured runs support on three seeds, with margin: a gain of at least GAP_MIN BLEU, significant in BLEU and chrF.
+    assert gap >= GAP_MIN, f"additive attention should beat the plain model by >= {GAP_MIN} test BLEU, got {gap:+.2f}"
     assert bleu_test.significant(), f"the BLEU gain should be significant, p = {bleu_test.p_value:.4f}"
     assert chrf_test.significant(), f"the chrF gain should be significant, p = {chrf_test.p_value:.4f}"
 
@@ -324,10 +331,13 @@ Markdown(
     f"{verdict(chrf_test)}. "
     + (f"That meets the target of +2 BLEU set for this chapter. " if gap >= 2 else
        f"That falls short of the +2 BLEU this chapter set out to show: with {EPOCHS} epochs, the budget that fits the "
-       "book profile on two CPU cores, the gap is smaller, though significant; the chapter asserts what the run "
-       "supports (a gain of at least 0.5 BLEU, significant in BLEU and chrF), not the target. ")
+       "book profile on two CPU cores, the gap is smaller, though significant; the chapter asserts what the runs "
+       f"support on three seeds (a gain of at least {GAP_MIN} BLEU, significant in BLEU and chrF), not the target. "
+       + (f"At scores this low a ratio says more than a difference: attention's BLEU is "
+          f"{additive['bleu'].score / plain['bleu'].score:.1f} times the plain model's. " if plain["bleu"].score > 0.5 else ""))
     + f"Training data: {data.split.sizes()['train']:,} pairs; {EPOCHS} epoch{'s' if EPOCHS > 1 else ''} "
-    "for every model, one seed each. The attention model also has a lower teacher-forced test loss "
+    "for both models, one seed (the threshold asserted above was set after measuring the gap on three seeds). "
+    "The attention model also has a lower teacher-forced test loss "
     f"({additive['loss'].mean():.3f} against {plain['loss'].mean():.3f} nats per piece)"
     + ("." if additive["loss"].mean() < plain["loss"].mean() else " — no: it does not, which the table shows."))
 
@@ -377,12 +387,12 @@ Markdown(
     f"{loss_gain[0]:+.3f} nats for {labels[0]} words and {loss_gain[-1]:+.3f} for {labels[-1]} words; the least-squares "
     f"slope of the loss over source length is {slope_plain:+.3f} nats per word without attention and "
     f"{slope_additive:+.3f} with it. "
-    + ("So the gain grows with length and the slope flattens: within eight words the bottleneck is partly relieved, "
-       "as the derivation predicts."
+    + (f"So the gain grows with length and the slope flattens: within {MAX_WORDS} words the bottleneck is partly "
+       "relieved, as the derivation predicts."
        if loss_gain[-1] > max(loss_gain[0], 0) and slope_additive < slope_plain else
        "So on these short sentences the gain is not concentrated on the long ones: what attention buys here is mostly "
        "easier learning at every length (the direct gradient path), not a relieved length bottleneck; sentences of "
-       "at most eight words are too short to show the latter clearly.")
+       f"at most {MAX_WORDS} words are too short to show the latter clearly.")
     + " In BLEU the gain per bucket is " + ", ".join(f"{d:+.2f}" for d in bleu_gain)
     + f" ({', '.join(labels)} words): "
     + ("largest on the longest sentences." if int(np.argmax(bleu_gain)) == len(bleu_gain) - 1 else
@@ -391,42 +401,59 @@ Markdown(
 
 # %% [markdown]
 # ## The three scores compared
-#
-# Same data, budget and seed for all three (one seed: the differences between the scores are
-# read as one draw, with the bootstrap's verdict against the plain model beside each).
-
-# %%
-score_rows = []
-for k in ("additive", "dot", "general"):
-    test = paired_bootstrap(plain["hyp"], results[k]["hyp"], test_ref, metric="bleu", n_samples=BOOTSTRAP)
-    score_rows.append({"score": NAMES[k], "test BLEU": results[k]["bleu"].score, "test chrF": results[k]["chrf"].score,
-                       "BLEU vs plain": test.delta, "bootstrap p": test.p_value,
-                       "test loss (nats/piece)": float(results[k]["loss"].mean()),
-                       "trained (s)": results[k]["info"]["train_info"]["seconds"]})
 
 # %% tags=["remove-input"]
-nlpbook.table(score_rows, formats={"test BLEU": "{:.2f}", "test chrF": "{:.2f}", "BLEU vs plain": "{:+.2f}",
+Markdown(
+    f"The additive, dot and general scores, each trained for {SCORE_EPOCHS} epoch{'s' if SCORE_EPOCHS > 1 else ''} "
+    + (f"(the same data, batches, optimiser and seed as above, but {SCORE_EPOCHS} of the {EPOCHS} epochs, the budget "
+       "that keeps this chapter under six minutes on two CPU cores; the full profile trains them for all "
+       f"{EPOCHS}), " if SCORE_EPOCHS < EPOCHS else "(the same budget as above), ")
+    + "one seed; the dot and general scores are tested against the additive one with the paired bootstrap.")
+
+# %%
+SCORE_SETTINGS = replace(SETTINGS, epochs=SCORE_EPOCHS)
+scores = {k: (additive if SCORE_EPOCHS == EPOCHS and k == "additive" else evaluated(SCORE_SETTINGS, k))
+          for k in ("additive", "dot", "general")}
+score_rows = []
+for k, r in scores.items():
+    test = None if k == "additive" else paired_bootstrap(scores["additive"]["hyp"], r["hyp"], test_ref,
+                                                         metric="bleu", n_samples=BOOTSTRAP)
+    score_rows.append({"score": NAMES[k], "epochs": SCORE_EPOCHS, "test BLEU": r["bleu"].score,
+                       "test chrF": r["chrf"].score, "BLEU vs additive": None if test is None else test.delta,
+                       "bootstrap p": None if test is None else test.p_value,
+                       "test loss (nats/piece)": float(r["loss"].mean()),
+                       "trained (s)": r["info"]["train_info"]["seconds"]})
+
+# %% tags=["remove-input"]
+nlpbook.table(score_rows, formats={"test BLEU": "{:.2f}", "test chrF": "{:.2f}", "BLEU vs additive": "{:+.2f}",
                                    "bootstrap p": "{:.4f}", "test loss (nats/piece)": "{:.3f}", "trained (s)": "{:.0f}"})
 
 # %% tags=["remove-input"]
 best = max(score_rows, key=lambda r: r["test BLEU"])
+beat_plain = [r for r in score_rows if r["test BLEU"] > plain["bleu"].score]
 Markdown(
     f"The best score function on test BLEU in this run is **{best['score']}** ({best['test BLEU']:.2f}); "
     + ", ".join(f"{r['score']} {r['test BLEU']:.2f} BLEU / {r['test chrF']:.2f} chrF" for r in score_rows)
-    + f". All three beat the plain model on BLEU: {'yes' if all(r['BLEU vs plain'] > 0 for r in score_rows) else 'no'}. "
-    "With one seed and a gap between scores smaller than the bootstrap's spread, the ranking of the three is not a "
-    "finding; that attention of any of the three kinds beats none is.")
+    + f". {len(beat_plain)} of the three beat the plain model trained for {EPOCHS} epochs "
+    f"({plain['bleu'].score:.2f} BLEU)" + (f" with {SCORE_EPOCHS} epochs only" if SCORE_EPOCHS < EPOCHS else "")
+    + ". "
+    + ("The bootstrap calls the differences from the additive score significant on this test set, but they come from "
+       "one seed at a small budget, so the ranking of the three is a hint, not a finding"
+       if all(r["bootstrap p"] < 0.05 for r in score_rows if r["bootstrap p"] is not None) else
+       "With one seed and gaps between the scores of the size of the bootstrap's spread, the ranking of the three "
+       "is not a finding")
+    + "; the gain of attention over none, measured above at the full budget, is.")
 
 # %% [markdown]
 # ## What attention looks at
 #
-# The additive model's weights $\alpha_t^i$ on test sentences (the first three of 5 to 8 words,
+# The additive model's weights $\alpha_t^i$ on test sentences (the first three of 6 to 9 words,
 # not chosen by quality), for its own greedy translation: one row per generated piece, one
 # column per source piece, the pieces as tick labels.
 
 # %%
 model = additive["model"]
-examples = [i for i, n in enumerate(src_words) if 5 <= n <= 8][:3]
+examples = [i for i, n in enumerate(src_words) if 6 <= n <= 9][:3]
 fig, axes = plt.subplots(len(examples), 1, figsize=(7, 3.3 * len(examples)))
 axes = np.atleast_1d(axes)
 for ax, i in zip(axes, examples):

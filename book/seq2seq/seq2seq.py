@@ -18,10 +18,10 @@
 #
 # A sequence-to-sequence model reads a sentence with one RNN and writes another with a
 # second. This chapter derives what it computes and how it is trained (teacher forcing),
-# builds a GRU encoder-decoder from Part II's GRU, trains it on German→English sentence
-# pairs, scores it with BLEU and chrF, measures the fixed-size bottleneck by source length,
-# and shows that the same decoder can be conditioned on something that is not a sentence at
-# all: it spells English words from their GloVe vectors.
+# builds a GRU encoder-decoder from Part II's GRU, checks it against PyTorch's GRU kernel,
+# trains it on German→English sentence pairs, scores it with BLEU and chrF, measures the
+# fixed-size bottleneck by source length, and shows that the same decoder can be conditioned
+# on something that is not a sentence at all: it spells English words from their GloVe vectors.
 
 # %% tags=["remove-cell"]
 # Setup: on Colab, install nlpbook and its data packages; locally this does nothing.
@@ -45,16 +45,13 @@ import torch
 # Small recurrent models run one short kernel per time step; one thread is faster here.
 run = nlpbook.setup(PROFILE, seed=SEED, threads=1)
 
-# Sizes: the profile changes how much data and how many epochs, never which checks run.
-# The attention chapter imports nothing from here but uses the same numbers, so that it
-# loads the plain model trained below from the checkpoint cache instead of training it again.
-MAX_WORDS = 8                                                 # sentences of at most 8 words per side
-VOCAB = run.profile.pick(smoke=200, book=1000)                # BPE pieces per language
-MAX_TRAIN = run.profile.pick(smoke=1000, book=None)           # training pairs (None: all)
-EMBED, HIDDEN = run.profile.pick(smoke=(16, 32), book=(64, 128))
-EPOCHS = run.profile.pick(smoke=1, book=10)
-BATCH, LR = 128, 5e-3
-BUCKETS = [0, 3, 5, 6, 7, 8]                                  # source-length buckets (words): 1–3, 4–5, 6, 7, 8
+# Sizes: the profile changes how much data and how many epochs, never which checks run. They are
+# defined once, in nlpbook.seq2seq.experiment, for this chapter and the attention chapter: the
+# attention chapter then loads the plain model trained below from the checkpoint cache.
+from nlpbook.seq2seq.experiment import experiment_settings
+SETTINGS = experiment_settings(run.profile)
+MAX_WORDS, EPOCHS, HIDDEN, LR = SETTINGS.max_words, SETTINGS.epochs, SETTINGS.hidden_size, SETTINGS.lr
+BUCKETS = [0, 3, 5, 7, 9, 12]                                 # source-length buckets (words): 1–3, 4–5, 6–7, 8–9, 10–12
 SPELL_WORDS = run.profile.pick(smoke=2000, book=20000)        # GloVe words for the speller
 SPELL_EPOCHS = run.profile.pick(smoke=6, book=8)
 
@@ -232,12 +229,12 @@ print(f"log p(y|x) step by step = teacher-forced (max diff "
 # German→English sentence pairs from the `trans-de-en` dictionary (see {doc}`../data`), split
 # **by connected component** so that no source or target sentence of the test set occurs in
 # training (`nlpbook.seq2seq.split`: the dictionary lists one sentence under several
-# headwords). We keep sentences of at most eight words per side, so that a model trains in a
-# couple of minutes on two CPU cores, and learn one BPE vocabulary per language on the training
-# sentences only.
+# headwords). We keep short sentences, so that a model trains in a couple of minutes on two CPU
+# cores, and learn one BPE vocabulary per language on the training sentences only. The sizes
+# (`SETTINGS`, shared with {doc}`attention`) are listed below the table.
 
 # %%
-data = translation_data(MAX_WORDS, VOCAB, max_train=MAX_TRAIN)
+data = SETTINGS.data()
 split = data.split
 test_src = [a for a, _ in split.test]
 test_ref = [b for _, b in split.test]
@@ -251,7 +248,8 @@ nlpbook.table([{"split": name, "sentence pairs": n} for name, n in split.sizes()
 
 # %% tags=["remove-input"]
 Markdown(
-    f"{split.sizes()['train']:,} training pairs, {split.sizes()['test']:,} test sentences (one reference each). "
+    f"Sentences of at most {MAX_WORDS} words per side: {split.sizes()['train']:,} training pairs, "
+    f"{split.sizes()['test']:,} test sentences (one reference each). "
     f"BPE vocabularies: {len(data.src_tokenizer):,} German and {len(data.tgt_tokenizer):,} English pieces; a German "
     f"training sentence is {train_pieces:.1f} pieces on average. For example, "
     f"*{test_src[0]}* becomes `{' '.join(data.src_tokenizer.tokens(test_src[0]))}`.")
@@ -259,11 +257,17 @@ Markdown(
 # %% [markdown]
 # ## Training
 #
-# Adam, learning rate 5e-3, batches of 128 pairs of similar length, gradients clipped to norm 1,
-# teacher forcing. `trained_seq2seq` trains through the checkpoint cache
-# (`nlpbook.checkpoints.load_or_train`): the key holds the configuration, a hash of the
-# training data and the source of the model and training code, so a rerun, and the attention
-# chapter, load exactly these weights.
+# `trained_seq2seq` trains through the checkpoint cache (`nlpbook.checkpoints.load_or_train`):
+# the key holds the configuration, a hash of the training data and the source of the model and
+# training code, so a rerun, and the attention chapter, load exactly these weights. The GRU
+# layers run on PyTorch's fused kernel (`rnn="torch"`): check 4 above showed that it computes
+# the same function as Part II's GRU with the same weights, and on a CPU it trains faster.
+
+# %% tags=["remove-input"]
+Markdown(
+    f"Adam, learning rate {SETTINGS.lr:g}, batches of {SETTINGS.batch_size} pairs of similar length, gradients "
+    f"clipped to norm 1, teacher forcing; embeddings of {SETTINGS.embed_size} and GRU states of "
+    f"{SETTINGS.hidden_size} numbers, {EPOCHS} epoch{'s' if EPOCHS > 1 else ''}.")
 
 # %%
 import numpy as np
@@ -271,9 +275,7 @@ import matplotlib.pyplot as plt
 from nlpbook.seq2seq.translate import translate
 from nlpbook.seq2seq.metrics import corpus_bleu, corpus_chrf
 
-PLAIN = dict(embed_size=EMBED, hidden_size=HIDDEN, attention=None, max_len=128)
-plain, plain_info = trained_seq2seq(PLAIN, data, epochs=EPOCHS, batch_size=BATCH, lr=LR, seed=SEED,
-                                    device=run.device)
+plain, plain_info = SETTINGS.train(data, attention=None, seed=SEED, device=run.device)
 plain_train = plain_info["train_info"]
 hyp_plain = translate(plain, data.src_tokenizer, data.tgt_tokenizer, test_src, batch_size=256,
                       max_len=DECODE_LEN)
@@ -296,7 +298,7 @@ Markdown(
     f"{'; loaded from the checkpoint cache in this run' if plain_info['loaded'] else ''}). "
     f"On the {len(test_src):,} test sentences, greedy decoding gives **BLEU {bleu_plain.score:.2f}** and "
     f"**chrF {chrf_plain.score:.2f}** (sacrebleu: `{bleu_plain.signature}`, `{chrf_plain.signature}`). "
-    "Low numbers, and expected ones: ten thousand short pairs of dictionary examples, many of them idioms "
+    f"Low numbers, and expected ones: {split.sizes()['train']:,} short pairs of dictionary examples, many of them idioms "
     "(*Keine Ahnung!* — *No idea!*), are very little data for translation; chrF, which credits a right stem "
     "with a wrong ending, is the kinder and steadier of the two here.")
 
@@ -488,7 +490,7 @@ Markdown(
     f"**Verdict.** A seq2seq model is a conditional language model $p(y \\mid x) = \\prod_t p(y_t \\mid y_{{<t}}, c)$: an "
     f"encoder turns the source into a context $c$, a decoder generates the target one token at a time from $c$ and its "
     f"own previous tokens, and it is trained by maximum likelihood, which means teacher forcing. Our GRU "
-    f"encoder-decoder (Part II's GRU, {HIDDEN} units), trained for {EPOCHS} epoch{'s' if EPOCHS > 1 else ''} on "
+    f"encoder-decoder ({HIDDEN} GRU units), trained for {EPOCHS} epoch{'s' if EPOCHS > 1 else ''} on "
     f"{split.sizes()['train']:,} German→English pairs, reaches BLEU {bleu_plain.score:.2f} and chrF "
     f"{chrf_plain.score:.2f} on {len(test_src):,} test sentences (one seed). The seed's "
     f"\"vector of a given length\" is its weakness: the per-piece test loss "
@@ -531,7 +533,7 @@ Markdown(
     "previous token at each step (teacher forcing); at test time it feeds its own predictions with greedy or beam "
     "search. In the original model the context is a single fixed-size vector, the encoder's last state, which is a "
     f"bottleneck: in my run the per-token test loss rose by {slope:.3f} nats per extra source word even on "
-    "sentences of at most eight words, and attention fixes this by letting every decoder step look at all encoder "
+    f"sentences of at most {MAX_WORDS} words, and attention fixes this by letting every decoder step look at all encoder "
     "states. The decoder can be conditioned on anything that gives a vector (image features for captions, tables), "
     "but it can only write what that vector holds: in my experiment, spelling unseen words from their GloVe vectors, "
     f"it got the ending right {held['last 2 letters right']:.0%} of the time (against "
@@ -540,7 +542,7 @@ Markdown(
     "seq2seq 是编码器-解码器结构：编码器（最初是 RNN）把源序列读成一个上下文，解码器是一个条件语言模型，按 "
     "$p(y \\mid x) = \\prod_t p(y_t \\mid y_{<t}, c)$ 分解，逐个生成输出词。训练用最大似然，每一步输入真实的前一个词"
     "（teacher forcing）；测试时输入自己上一步的预测，用贪心或束搜索解码。原始模型的上下文只是一个固定长度的向量"
-    "（编码器最后的隐状态），这是瓶颈：在本章实验中，即使句子不超过八个词，测试集每个词的损失也随源句长度每多一个词增加 "
+    f"（编码器最后的隐状态），这是瓶颈：在本章实验中，即使句子不超过 {MAX_WORDS} 个词，测试集每个词的损失也随源句长度每多一个词增加 "
     f"{slope:.3f} nats；attention 让解码器每一步都能看到所有编码器状态，从而缓解这个问题。解码器可以以任何向量为条件："
     "图像生成标题、表格生成文本；但它只能写出向量里有的信息：本章从 GloVe 词向量拼写未见过的词，词尾两个字母拼对 "
     f"{held['last 2 letters right']:.0%}（给另一个词的向量时只有 {control['last 2 letters right']:.0%}），完全拼对的几乎没有"
