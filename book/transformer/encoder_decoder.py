@@ -45,18 +45,16 @@ SEED = 0
 import nlpbook
 import torch
 # Part III's recurrent models are small and step by step: one thread, as in their chapters.
+from nlpbook.seq2seq.experiment import experiment_settings
 from nlpbook.transformer.translation import PART4_RECIPES
 run = nlpbook.setup(PROFILE, seed=SEED, threads=1)
 
-# Part III's data and its two models, with the sizes of book/seq2seq/seq2seq.py and attention.py, so that both
-# come from the checkpoint cache when those chapters ran first (make book's order).
-MAX_WORDS = 8
-VOCAB = run.profile.pick(smoke=200, book=1000)
-MAX_TRAIN = run.profile.pick(smoke=1000, book=None)
-EMBED, HIDDEN = run.profile.pick(smoke=(16, 32), book=(64, 128))
-S2S_EPOCHS = run.profile.pick(smoke=1, book=10)
-S2S_BATCH, S2S_LR = 128, 5e-3
-BUCKETS = [0, 3, 5, 6, 7, 8]                                  # source-length buckets (words)
+# Part III's data and its two models, with the settings both Part III chapters use
+# (nlpbook.seq2seq.experiment.experiment_settings), so that both come from the checkpoint cache when
+# those chapters ran first (make book's order).
+SETTINGS = experiment_settings(run.profile)
+MAX_WORDS, S2S_EPOCHS = SETTINGS.max_words, SETTINGS.epochs
+BUCKETS = [0, 3, 5, 7, 9, 12]                                 # source-length buckets (words), as in Part III
 BOOTSTRAP = run.profile.pick(smoke=100, book=1000)            # paired bootstrap resamples
 # The Transformer: small enough to train in a few minutes on two CPU cores. Its recipe lives in
 # nlpbook.transformer.translation.PART4_RECIPES (the multi-head and output chapters load the same
@@ -394,11 +392,11 @@ import time
 import numpy as np
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
-from nlpbook.seq2seq.experiment import bleu_by_bucket, loss_per_piece, trained_seq2seq, translation_data
+from nlpbook.seq2seq.experiment import bleu_by_bucket, loss_per_piece
 from nlpbook.seq2seq.metrics import corpus_bleu, corpus_chrf, paired_bootstrap
 from nlpbook.seq2seq.translate import translate as translate_seq2seq
 
-data = translation_data(MAX_WORDS, VOCAB, max_train=MAX_TRAIN)
+data = SETTINGS.data()
 test_src = [a for a, _ in data.split.test][:TEST_N]
 test_ref = [b for _, b in data.split.test][:TEST_N]
 src_words = np.array([len(a.split()) for a in test_src])
@@ -412,9 +410,7 @@ results["transformer"] = dict(model=transformer, info=t_info, epochs=EPOCHS,
                                                                          data.tgt_tokenizer, sents, **kw),
                               loss_fn=lambda: tr.loss_per_piece(transformer, data, test_src, test_ref))
 for kind in (None, "additive"):
-    s2s_config = dict(embed_size=EMBED, hidden_size=HIDDEN, attention=kind, max_len=128)
-    s2s, s2s_info = trained_seq2seq(s2s_config, data, epochs=S2S_EPOCHS, batch_size=S2S_BATCH, lr=S2S_LR, seed=SEED,
-                                    device=run.device)
+    s2s, s2s_info = SETTINGS.train(data, kind, seed=SEED, device=run.device)
     results[kind or "none"] = dict(model=s2s, info=s2s_info, epochs=S2S_EPOCHS,
                                    translate=lambda sents, s2s=s2s, **kw: translate_seq2seq(
                                        s2s, data.src_tokenizer, data.tgt_tokenizer, sents, **kw),

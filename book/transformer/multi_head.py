@@ -46,6 +46,7 @@ import nlpbook
 import torch
 from torch import nn
 # Small attention layers: on the shared 2-core machine a second thread mostly waits.
+from nlpbook.seq2seq.experiment import experiment_settings
 from nlpbook.transformer.translation import PART4_RECIPES
 run = nlpbook.setup(PROFILE, seed=SEED, threads=1)
 
@@ -56,9 +57,8 @@ COST_REPEATS = run.profile.pick(smoke=3, book=9)
 N_SENTENCES = run.profile.pick(smoke=20, book=300)  # test sentences for the per-head summary
 # The encoder-decoder chapter's data, model and training settings: the trained Transformer is
 # then loaded from the checkpoint cache (and trained, if the cache is empty).
-MAX_WORDS = 8
-VOCAB = run.profile.pick(smoke=200, book=1000)
-MAX_TRAIN = run.profile.pick(smoke=1000, book=None)
+SETTINGS = experiment_settings(run.profile)     # Part III's data (nlpbook.seq2seq.experiment)
+MAX_WORDS = SETTINGS.max_words
 # Part IV's translation Transformer, one recipe for its three chapters (trained once, then loaded).
 RECIPE = PART4_RECIPES[run.profile.name]
 CONFIG, EPOCHS, BATCH, LR, WARMUP = (RECIPE[k] for k in ("config", "epochs", "batch_size", "lr", "warmup_steps"))
@@ -360,12 +360,11 @@ Markdown(
 # %%
 import time
 from nlpbook.seq2seq.batching import pad_ids
-from nlpbook.seq2seq.experiment import translation_data
 from nlpbook.transformer import translation as tr
 from nlpbook.transformer.head_stats import head_summary
 
 start = time.perf_counter()
-data = translation_data(MAX_WORDS, VOCAB, max_train=MAX_TRAIN)
+data = SETTINGS.data()
 model, info = tr.part4_transformer(run.profile.name, data, seed=SEED, device=run.device)
 load_seconds = time.perf_counter() - start
 torch.manual_seed(SEED)

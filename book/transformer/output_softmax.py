@@ -45,14 +45,14 @@ import math
 import time
 import nlpbook
 import torch
+from nlpbook.seq2seq.experiment import experiment_settings
 from nlpbook.transformer.translation import PART4_RECIPES
 run = nlpbook.setup(PROFILE, seed=SEED, threads=1)
 
 # The encoder-decoder chapter's data, model and training settings: the trained Transformer is
 # then loaded from the checkpoint cache (and trained, if the cache is empty).
-MAX_WORDS = 8
-VOCAB = run.profile.pick(smoke=200, book=1000)
-MAX_TRAIN = run.profile.pick(smoke=1000, book=None)
+SETTINGS = experiment_settings(run.profile)     # Part III's data (nlpbook.seq2seq.experiment)
+MAX_WORDS = SETTINGS.max_words
 # Part IV's translation Transformer, one recipe for its three chapters (trained once, then loaded).
 RECIPE = PART4_RECIPES[run.profile.name]
 CONFIG, EPOCHS, BATCH, LR, WARMUP = (RECIPE[k] for k in ("config", "epochs", "batch_size", "lr", "warmup_steps"))
@@ -155,12 +155,11 @@ nlpbook.show_source(sampling)
 
 # %%
 from nlpbook.seq2seq.batching import pad_ids
-from nlpbook.seq2seq.experiment import translation_data
 from nlpbook.seq2seq.metrics import corpus_bleu
 from nlpbook.transformer import translation as tr
 
 start = time.perf_counter()
-data = translation_data(MAX_WORDS, VOCAB, max_train=MAX_TRAIN)
+data = SETTINGS.data()
 model, info = tr.part4_transformer(run.profile.name, data, seed=SEED, device=run.device)
 load_seconds = time.perf_counter() - start
 src_tok, tgt_tok = data.src_tokenizer, data.tgt_tokenizer
