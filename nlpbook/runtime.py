@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import platform
 import random
 from dataclasses import dataclass
@@ -70,6 +71,18 @@ class Setup:
                 f"threads={torch.get_num_threads()}")
 
 
+def _quiet_library_progress_bars() -> None:
+    """Where nlpbook's own bars are off (``NLPBOOK_PROGRESS=0``: the rendered book, the tests), turn off
+    the ones ``transformers`` draws while it loads weights too, so none lands in a page."""
+    from .display import progress_enabled
+
+    if progress_enabled():
+        return
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")     # read when transformers is imported
+    if "transformers" in sys.modules:                              # already imported: tell it directly
+        sys.modules["transformers"].utils.logging.disable_progress_bar()
+
+
 def setup(profile: str | None = None, seed: int = 0, device: str | None = None,
           threads: int | None = None, quiet: bool = False) -> Setup:
     """Resolve the profile, pick the device, seed everything; print one line saying so.
@@ -98,6 +111,7 @@ def setup(profile: str | None = None, seed: int = 0, device: str | None = None,
         device_audit.disable()          # a setup() without the audit ends one an earlier call began
     chosen = Setup(Profile(resolve_profile(profile)), chosen_device, seed)
     seed_everything(seed)
+    _quiet_library_progress_bars()
     use_book_style()
     if not quiet:
         print(chosen)

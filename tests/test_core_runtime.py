@@ -68,3 +68,18 @@ def test_setup_sets_threads_and_rejects_bad_values(monkeypatch):
             nlpbook.setup("smoke", quiet=True)
     finally:
         torch.set_num_threads(before)
+
+
+def test_setup_turns_off_transformers_progress_bars_where_ours_are_off(monkeypatch):
+    """A weight-loading bar of transformers would land in the rendered page (NLPBOOK_PROGRESS=0)."""
+    import transformers
+
+    import nlpbook
+
+    monkeypatch.setenv("NLPBOOK_PROGRESS", "0")
+    transformers.utils.logging.enable_progress_bar()
+    try:
+        nlpbook.setup("smoke", quiet=True)
+        assert not transformers.utils.logging.is_progress_bar_enabled()
+    finally:
+        transformers.utils.logging.enable_progress_bar()

@@ -107,7 +107,8 @@ BLOCKS = run.profile.pick(smoke=1, book=4)            # blocks of consecutive te
 # $$
 # \begin{aligned}
 # F_{\text{linear}}(T) &= \underbrace{2TH \cdot 3H}_{W^Q,\,W^K,\,W^V} + \underbrace{2TH \cdot H}_{W^O}
-#   + \underbrace{2TH \cdot I + 2TI \cdot H}_{W_1,\ W_2} = 8TH^2 + 4THI = 24\,TH^2, \\
+#   + \underbrace{2TH \cdot I + 2TI \cdot H}_{W_1,\ W_2} \\
+#   &= 8TH^2 + 4THI = 24\,TH^2, \\
 # F_{\text{attention}}(T) &= \underbrace{2T^2H}_{QK^\top\ (h \text{ heads of } d_k = H/h)}
 #   + \underbrace{2T^2H}_{AV} = 4\,T^2H .
 # \end{aligned}

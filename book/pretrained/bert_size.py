@@ -80,9 +80,9 @@ FLOP_LENGTH = 128                                               # T for the FLOP
 # \begin{aligned}
 # N_{\text{emb}} &= \underbrace{VH}_{\text{tokens}} + \underbrace{PH}_{\text{positions}}
 #   + \underbrace{SH}_{\text{segments}} + \underbrace{2H}_{\text{LayerNorm}}, \\
-# N_{\text{layer}} &= \underbrace{3(H^2 + H)}_{W^Q, W^K, W^V} + \underbrace{H^2 + H}_{W^O}
-#   + \underbrace{(HI + I) + (IH + H)}_{\text{FFN } W_1, W_2} + \underbrace{2 \cdot 2H}_{\text{two LayerNorms}}
-#   = 4H^2 + 2HI + 9H + I, \\
+# N_{\text{layer}} &= \underbrace{3(H^2 + H)}_{W^Q, W^K, W^V} + \underbrace{H^2 + H}_{W^O} \\
+#   &\quad + \underbrace{(HI + I) + (IH + H)}_{\text{FFN } W_1, W_2} + \underbrace{2 \cdot 2H}_{\text{two LayerNorms}} \\
+#   &= 4H^2 + 2HI + 9H + I, \\
 # N_{\text{pool}} &= H^2 + H, \qquad N = N_{\text{emb}} + L\,N_{\text{layer}} + N_{\text{pool}} .
 # \end{aligned}
 # $$

@@ -104,8 +104,10 @@ PROBE_STEPS = run.profile.pick(smoke=100, book=500)
 # normal CDF. Then $x m$ is $x$ with probability $\Phi(x)$ and $0$ otherwise, so
 #
 # $$
-# \mathbb{E}[x\,m] = x \cdot \Phi(x) + 0 \cdot (1 - \Phi(x)) = x\,\Phi(x) = \mathrm{GELU}(x),
-# \qquad \operatorname{Var}[x\,m] = x^2\,\Phi(x)\,(1 - \Phi(x)) .
+# \begin{aligned}
+# \mathbb{E}[x\,m] &= x \cdot \Phi(x) + 0 \cdot (1 - \Phi(x)) = x\,\Phi(x) = \mathrm{GELU}(x), \\
+# \operatorname{Var}[x\,m] &= x^2\,\Phi(x)\,(1 - \Phi(x)) .
+# \end{aligned}
 # $$
 #
 # GELU *is* that expectation: the network computes $x\Phi(x)$ and never draws $m$. With
