@@ -19,6 +19,7 @@ The two runs alternate ``--repeats`` times and the table reports the median of e
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import os
 import platform
 import statistics
@@ -78,7 +79,10 @@ def main(argv=None):
                                  workers=1 if torch.device(args.device).type == "cuda" else args.threads)
     rows = {"nlpbook": [], "gensim": []}
     for repeat in range(args.repeats):
-        ours = sgns.train_word2vec(ids, sentence_ids, vocab.counts, config, device=args.device, n_raw=n_raw)
+        # Each repeat a new seed for both trainers (gensim's below is seed + repeat too), so the medians
+        # are over seeds, not over reruns of one seed.
+        ours = sgns.train_word2vec(ids, sentence_ids, vocab.counts, replace(config, seed=args.seed + repeat),
+                                   device=args.device, n_raw=n_raw)
         rows["nlpbook"].append((ours.words_per_second, ours.seconds) + scores(ours.in_vectors.cpu().numpy(), vocab, questions, ws353))
         model = Word2Vec(vector_size=args.dim, window=args.window, negative=args.negative, sg=args.sg,
                          epochs=args.epochs, sample=args.sample, min_count=args.min_count, workers=args.threads,
