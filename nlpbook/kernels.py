@@ -31,7 +31,7 @@ import torch
 
 from .validate import InputError, check_type
 
-__all__ = ["load", "enabled", "disabled", "ENV_VAR", "REGISTRY"]
+__all__ = ["load", "enabled", "disabled", "compiled_can_run", "ENV_VAR", "REGISTRY"]
 
 ENV_VAR = "NLPBOOK_KERNELS"
 # name -> (C++ source, function names); filled by the modules that own a kernel (register()).
@@ -57,6 +57,12 @@ def disabled():
             os.environ.pop(ENV_VAR, None)
         else:
             os.environ[ENV_VAR] = saved
+
+
+def compiled_can_run(tensor: torch.Tensor) -> bool:
+    """Whether nlpbook's C++ loops can read ``tensor``: on the CPU, float32 or float64 (they read
+    raw CPU memory; a GPU tensor, or a half-precision one, takes the PyTorch path)."""
+    return tensor.device.type == "cpu" and tensor.dtype in (torch.float32, torch.float64)
 
 
 def register(name: str, source: str, functions: tuple[str, ...]) -> None:
@@ -127,7 +133,7 @@ def load(name: str, *, verbose: bool = False):
         _failed.add(name)
         warnings.warn(f"nlpbook could not compile its C++ kernel {name!r} ({type(error).__name__}: "
                       f"{str(error).strip().splitlines()[-1] if str(error).strip() else ''}); "
-                      "using the Python loop instead (same numbers, slower)", RuntimeWarning, stacklevel=2)
+                      "using the PyTorch code instead (the same numbers to float rounding, slower)", RuntimeWarning, stacklevel=2)
         return None
     _loaded[name] = module
     return module

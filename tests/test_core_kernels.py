@@ -63,3 +63,17 @@ def test_disabled_turns_the_kernels_off_and_restores(monkeypatch):
         with kernels.disabled():
             raise RuntimeError("inside")
     assert kernels.enabled()
+
+
+def test_compiled_loops_only_for_cpu_float_tensors():
+    """The C++ loops read raw CPU memory: anything else (a GPU tensor, half precision) takes the
+    PyTorch path, on any machine."""
+    import torch
+
+    from nlpbook.rnn import gru_fused, lstm, lstm_compiled
+
+    assert kernels.compiled_can_run(torch.zeros(2)) and kernels.compiled_can_run(torch.zeros(2, dtype=torch.float64))
+    half = torch.zeros(2, dtype=torch.float16)
+    assert not kernels.compiled_can_run(half) and not kernels.compiled_can_run(torch.zeros(2, device="meta"))
+    assert lstm_compiled.step_loops(like=half) == (lstm._forward_steps, lstm._backward_steps)
+    assert gru_fused.step_loops(like=half) == (gru_fused._forward_steps, gru_fused._backward_steps)

@@ -160,7 +160,7 @@ def test_the_compiled_loops_are_built_where_a_compiler_is(monkeypatch):
         assert kernels.load(lstm_compiled.KERNEL) is not None, "the C++ step loops did not build"
         assert lstm_compiled.step_loops()[0].__module__ != "nlpbook.rnn.lstm"
     else:
-        with pytest.warns(RuntimeWarning, match="using the Python loop"):
+        with pytest.warns(RuntimeWarning, match="using the PyTorch code"):
             assert kernels.load(lstm_compiled.KERNEL) is None
     monkeypatch.setenv("NLPBOOK_KERNELS", "0")
     assert kernels.load(lstm_compiled.KERNEL) is None

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import kernels
 from . import gru_compiled
 
 
@@ -60,8 +61,11 @@ def _backward_steps(d_acts: torch.Tensor, d_gh: torch.Tensor, dh: torch.Tensor, 
         torch.addmm(carried, d_gh[t], w_hh, out=dh)                          # δh_{t-1}
 
 
-def step_loops():
-    """``(forward_steps, backward_steps)``: the compiled loops when built, else the Python ones."""
+def step_loops(like=None):
+    """``(forward_steps, backward_steps)``: the compiled loops when built and ``like`` is a CPU
+    float32/float64 tensor, else the Python ones (which run on any device)."""
+    if like is not None and not kernels.compiled_can_run(like):
+        return _forward_steps, _backward_steps
     module = gru_compiled.load()
     if module is None:
         return _forward_steps, _backward_steps
@@ -81,7 +85,7 @@ class FusedGRULayer(torch.autograd.Function):
         gh = x.new_empty(T, B, 3 * H)
         hs = x.new_empty(T + 1, B, H)                                       # h_0 .. h_T
         hs[0] = h0
-        forward_steps, _ = step_loops()
+        forward_steps, _ = step_loops(like=x)
         forward_steps(acts, gh, hs, w_hh.T.contiguous(), b_hh)
         ctx.save_for_backward(x_tm, w_ih, w_hh, acts, gh, hs)
         return hs[1:].transpose(0, 1).contiguous(), hs[T].clone()
@@ -95,7 +99,7 @@ class FusedGRULayer(torch.autograd.Function):
         dh = torch.zeros_like(hs[0]) if d_h_last is None else d_h_last.clone()
         dh += d_output[T - 1]
         d_acts, d_gh = torch.empty_like(acts), torch.empty_like(gh)
-        _, backward_steps = step_loops()
+        _, backward_steps = step_loops(like=hs)
         backward_steps(d_acts, d_gh, dh, d_output, acts, gh, hs, w_hh)
         flat_a, flat_g = d_acts.view(T * B, 3 * H), d_gh.view(T * B, 3 * H)
         d_w_hh = flat_g.T @ hs[:-1].reshape(T * B, H)

@@ -174,7 +174,7 @@ class _FusedLSTMLayer(torch.autograd.Function):
         # W_hh^T made contiguous once: a contiguous right operand makes the small matmul faster.
         # The loop in C++ when nlpbook's kernel is built (same kernels, no interpreter; see
         # nlpbook/rnn/lstm_compiled.py), else _forward_steps above.
-        forward_steps, _ = lstm_compiled.step_loops()
+        forward_steps, _ = lstm_compiled.step_loops(like=x)
         forward_steps(acts, hs, cs, tanh_c, w_hh.T.contiguous())
         ctx.save_for_backward(x_tm, w_ih, w_hh, hs, cs, tanh_c, acts)
         return hs[1:].transpose(0, 1).contiguous(), hs[T].clone(), cs[T].clone()
@@ -199,7 +199,7 @@ class _FusedLSTMLayer(torch.autograd.Function):
                               sigmoid_backward(cs[:-1], f),              #   c_{t-1} σ'_f,
                               tanh_backward(i, g)], dim=2)               #   i tanh'_g]
         d_pre = torch.empty_like(acts)                                   # δa_t, (T, B, 4H), order o, i, f, g
-        _, backward_steps = lstm_compiled.step_loops()
+        _, backward_steps = lstm_compiled.step_loops(like=hs)
         backward_steps(d_pre, dh, dc, d_output, w_hh, dc_from_h, coef_o, coef_ifg.view(T, B, 3, H), f)
         flat = d_pre.view(T * B, 4 * H)
         # Weight gradients for all steps at once, rotated back from o, i, f, g to PyTorch's i, f, g, o.

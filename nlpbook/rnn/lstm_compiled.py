@@ -129,8 +129,16 @@ void lstm_backward_steps(at::Tensor d_pre, at::Tensor dh, at::Tensor dc, at::Ten
 kernels.register(KERNEL, SOURCE, ("lstm_forward_steps", "lstm_backward_steps"))
 
 
-def step_loops():
-    """``(forward_steps, backward_steps)``: the compiled loops, or the Python ones without a compiler."""
+def step_loops(like=None):
+    """``(forward_steps, backward_steps)``: the compiled loops, or the Python ones.
+
+    The compiled loops run on CPU float32/float64 tensors only: for a tensor ``like`` on a GPU (or
+    in another dtype), and where no compiler built them, the Python loops run (on any device).
+    """
+    if like is not None and not kernels.compiled_can_run(like):
+        from .lstm import _backward_steps, _forward_steps
+
+        return _forward_steps, _backward_steps
     module = kernels.load(KERNEL)
     if module is None:
         from .lstm import _backward_steps, _forward_steps
