@@ -125,6 +125,9 @@ def load(name: str, *, verbose: bool = False):
         from torch.utils.cpp_extension import load_inline
 
         module_name, folder = _build_directory(name, source)
+        if not any(f.endswith(".so") for f in os.listdir(folder)):     # first use here: say why it waits
+            print(f"nlpbook: building its C++ loop {name!r} once (about a minute; cached in {folder})",
+                  file=sys.stderr, flush=True)
         # A source with its own PYBIND11_MODULE binds its functions itself (e.g. to release the GIL).
         bind = None if "PYBIND11_MODULE" in source else list(functions)
         module = load_inline(name=module_name, cpp_sources=[source], functions=bind,
