@@ -668,25 +668,28 @@ Markdown(
     f"empirical claim, not something the formula shows; it is reported here, not verified."
 )
 
-# %% [markdown]
-# **Interview answer.** GELU is $\mathrm{GELU}(x) = x\,\Phi(x)$, with $\Phi$ the standard normal CDF:
-# it scales the input by the probability that a standard normal is below it, which is the expected
-# value of multiplying $x$ by a Bernoulli($\Phi(x)$) mask, so small and negative inputs are mostly
-# switched off, smoothly. Unlike ReLU it is smooth, slightly negative for negative inputs (minimum
-# about −0.17 near $x = -0.75$) and not monotone. BERT uses it in the FFN. The exact form uses erf; the
-# tanh form $0.5x(1 + \tanh(\sqrt{2/\pi}(x + 0.044715x^3)))$ was for speed, with $\sqrt{2/\pi}$ from the
-# slope at 0 and 0.044715 from a minimax fit of $\Phi$; it differs from the exact form by at most about
-# $4.7\times10^{-4}$, near $|x| = 2.7$, which does not matter in a trained model. GELU itself is
-# deterministic: it is not a regulariser, and BERT keeps dropout. (Google's BERT code first used the erf
-# form and later the tanh form; the two give practically the same model.)
-#
-# **面试回答。** GELU 定义为 $\mathrm{GELU}(x) = x\,\Phi(x)$，$\Phi$ 是标准正态分布的累积分布函数：输入乘以"标准正态变量小于它"的概率，
-# 也就是把 $x$ 乘以一个服从 Bernoulli($\Phi(x)$) 的 0/1 mask 后的期望，所以较小和负的输入大多被平滑地"关掉"。与 ReLU
-# 不同，它处处光滑，负半轴略小于 0（在 $x \approx -0.75$ 处取最小值约 −0.17），并且不是单调的。BERT 在 FFN 中使用它。
-# 精确形式用 erf；tanh 形式 $0.5x(1 + \tanh(\sqrt{2/\pi}(x + 0.044715x^3)))$ 是为了计算快，其中 $\sqrt{2/\pi}$ 来自 0 点斜率匹配，
-# 0.044715 来自对 $\Phi$ 的极小化最大误差拟合；它与精确形式的最大误差约 $4.7\times10^{-4}$，出现在 $|x| \approx 2.7$ 附近，在训练好的模型里可以忽略。
-# GELU 本身是确定性的函数，并不起随机正则的作用，BERT 仍然使用 dropout。（Google 的 BERT 代码最初用 erf 精确形式，后来改为 tanh 形式；两者得到的模型几乎相同。）
+# %% tags=["remove-input"]
+# The interview answer; its two measured numbers come from the error scan above.
+err_mantissa, err_exponent = f"{tanh_max_err:.1e}".split("e")
+interview = r"""**Interview answer.** GELU is $\mathrm{GELU}(x) = x\,\Phi(x)$, with $\Phi$ the standard normal CDF:
+it scales the input by the probability that a standard normal is below it, which is the expected
+value of multiplying $x$ by a Bernoulli($\Phi(x)$) mask, so small and negative inputs are mostly
+switched off, smoothly. Unlike ReLU it is smooth, slightly negative for negative inputs (minimum
+about −0.17 near $x = -0.75$) and not monotone. BERT uses it in the FFN. The exact form uses erf; the
+tanh form $0.5x(1 + \tanh(\sqrt{2/\pi}(x + 0.044715x^3)))$ was for speed, with $\sqrt{2/\pi}$ from the
+slope at 0 and 0.044715 from a minimax fit of $\Phi$; it differs from the exact form by at most about
+$TANH_MAX_ERR$, near $|x| = TANH_MAX_AT$, which does not matter in a trained model. GELU itself is
+deterministic: it is not a regulariser, and BERT keeps dropout. (Google's BERT code first used the erf
+form and later the tanh form; the two give practically the same model.)
 
+**面试回答。** GELU 定义为 $\mathrm{GELU}(x) = x\,\Phi(x)$，$\Phi$ 是标准正态分布的累积分布函数：输入乘以"标准正态变量小于它"的概率，
+也就是把 $x$ 乘以一个服从 Bernoulli($\Phi(x)$) 的 0/1 mask 后的期望，所以较小和负的输入大多被平滑地"关掉"。与 ReLU
+不同，它处处光滑，负半轴略小于 0（在 $x \approx -0.75$ 处取最小值约 −0.17），并且不是单调的。BERT 在 FFN 中使用它。
+精确形式用 erf；tanh 形式 $0.5x(1 + \tanh(\sqrt{2/\pi}(x + 0.044715x^3)))$ 是为了计算快，其中 $\sqrt{2/\pi}$ 来自 0 点斜率匹配，
+0.044715 来自对 $\Phi$ 的极小化最大误差拟合；它与精确形式的最大误差约 $TANH_MAX_ERR$，出现在 $|x| \approx TANH_MAX_AT$ 附近，在训练好的模型里可以忽略。
+GELU 本身是确定性的函数，并不起随机正则的作用，BERT 仍然使用 dropout。（Google 的 BERT 代码最初用 erf 精确形式，后来改为 tanh 形式；两者得到的模型几乎相同。）"""
+Markdown(interview.replace("TANH_MAX_ERR", f"{err_mantissa}\\times10^{{{int(err_exponent)}}}")
+         .replace("TANH_MAX_AT", f"{abs(tanh_max_at):.1f}"))
 # %% [markdown]
 # ## Exercises
 #
