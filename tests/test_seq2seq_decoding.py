@@ -82,3 +82,16 @@ def test_decoding_input_errors():
         beam_search(model, src, mask, length_penalty=-1.0)
     with pytest.raises(InputError, match="ids"):
         score_sequences(model, src, mask, [[4]])
+
+
+def test_beam_search_loop_checks_its_arguments():
+    from nlpbook.seq2seq.decoding import beam_search_loop
+
+    good = dict(step=lambda y: torch.zeros(y.shape[0], 5), keep=lambda flat: None, batch_size=2, beam_size=3,
+                bos_id=0, eos_id=1, max_len=4, length_penalty=1.0, device="cpu")
+    assert len(beam_search_loop(**good).ids) == 2
+    for name, value, message in (("step", 3, "step must be callable"), ("keep", None, "keep must be callable"),
+                                 ("beam_size", 0, "beam_size"), ("max_len", -1, "max_len"),
+                                 ("length_penalty", float("nan"), "length_penalty")):
+        with pytest.raises((TypeError, ValueError), match=message):
+            beam_search_loop(**{**good, name: value})

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import torch
 
-from ..validate import InputError, check_number, check_positive, check_type
+from ..validate import InputError, InputTypeError, check_number, check_positive, check_type
 from .loss import sequence_log_probs
 from .model import Seq2Seq
 
-__all__ = ["Hypotheses", "greedy_decode", "beam_search", "score_sequences", "normalised"]
+__all__ = ["Hypotheses", "greedy_decode", "beam_search", "beam_search_loop", "score_sequences", "normalised"]
 
 
 @dataclass
@@ -92,23 +92,48 @@ def beam_search(model: Seq2Seq, src: torch.Tensor, src_mask: torch.Tensor, beam_
     max_len = _check(model, max_len, length_penalty)
     check_positive("beam_size", beam_size, integer=True)
     K = beam_size
-    memory = model.encode(src, src_mask)
-    B, device = src.shape[0], src.device
-    memory = memory.repeat_interleave(K)                                 # (B*K, ...)
-    state = memory.final
-    y = torch.full((B * K,), model.bos_id, dtype=torch.long, device=device)
+    memory = model.encode(src, src_mask).repeat_interleave(K)           # (B*K, ...)
+    decoder = {"state": memory.final}
+
+    def step(y):
+        logits, decoder["state"] = model.decoder.step(y, decoder["state"], memory)
+        return torch.log_softmax(logits.double(), -1)
+
+    def keep(flat):
+        decoder["state"] = decoder["state"][:, flat]
+
+    return beam_search_loop(step, keep, src.shape[0], K, model.bos_id, model.eos_id, max_len, length_penalty,
+                            src.device)
+
+
+def beam_search_loop(step, keep, batch_size: int, beam_size: int, bos_id: int, eos_id: int, max_len: int,
+                     length_penalty: float, device) -> Hypotheses:
+    """The search itself, for any decoder (the recurrent one above, the Transformer's in Part IV).
+
+    ``step(y)`` feeds token ``y`` ``(B*K,)`` to every beam and returns the log-probabilities of the
+    next token ``(B*K, V)``; ``keep(flat)`` keeps the decoder state of beams ``flat`` ``(B*K,)``, the
+    survivors of a step in their new order. Beams of source ``b`` are rows ``b*K .. b*K + K - 1``.
+    """
+    for name, fn in (("step", step), ("keep", keep)):
+        if not callable(fn):
+            raise InputTypeError(f"{name} must be callable, got {type(fn).__name__}")
+    for name, value in (("batch_size", batch_size), ("beam_size", beam_size), ("max_len", max_len)):
+        check_positive(name, value, integer=True)
+    check_number("length_penalty", length_penalty, low=0)
+    B, K = batch_size, beam_size
+    y = torch.full((B * K,), bos_id, dtype=torch.long, device=device)
     beam_logp = torch.full((B, K), float("-inf"), dtype=torch.float64, device=device)
     beam_logp[:, 0] = 0.0                                                # one live beam to start
     prefixes = [[[] for _ in range(K)] for _ in range(B)]
     finished = [[] for _ in range(B)]                                    # (score, log_prob, ids)
     for t in range(max_len):
-        logits, state = model.decoder.step(y, state, memory)
-        V = logits.shape[-1]
-        cand = beam_logp[:, :, None] + torch.log_softmax(logits.double(), -1).view(B, K, V)
+        logp = step(y).double()
+        V = logp.shape[-1]
+        cand = beam_logp[:, :, None] + logp.view(B, K, V)
         top_val, top_idx = cand.view(B, K * V).topk(min(2 * K, K * V), dim=1)   # (B, 2K)
         vals, beams, toks = top_val.tolist(), (top_idx // V).tolist(), (top_idx % V).tolist()
         new_beam = torch.zeros(B, K, dtype=torch.long)
-        new_tok = torch.full((B, K), model.eos_id, dtype=torch.long)
+        new_tok = torch.full((B, K), eos_id, dtype=torch.long)
         new_logp = torch.full((B, K), float("-inf"), dtype=torch.float64)
         new_prefixes = []
         for b in range(B):
@@ -117,7 +142,7 @@ def beam_search(model: Seq2Seq, src: torch.Tensor, src_mask: torch.Tensor, beam_
                 for rank, (v, k, tok) in enumerate(zip(vals[b], beams[b], toks[b])):
                     if v == float("-inf"):
                         break
-                    if tok == model.eos_id:
+                    if tok == eos_id:
                         if rank < K:
                             ids = prefixes[b][k] + [tok]
                             finished[b].append((normalised(v, len(ids), length_penalty), v, ids))
@@ -134,16 +159,16 @@ def beam_search(model: Seq2Seq, src: torch.Tensor, src_mask: torch.Tensor, beam_
         beam_logp = new_logp.to(device)
         if all(len(f) >= K for f in finished):
             break
-        flat = (torch.arange(B)[:, None] * K + new_beam).view(-1).to(device)
-        state, y = state[:, flat], new_tok.view(-1).to(device)
+        keep((torch.arange(B)[:, None] * K + new_beam).view(-1).to(device))
+        y = new_tok.view(-1).to(device)
     out_ids, out_scores, out_logp = [], [], []
     live = beam_logp.tolist()
     for b in range(B):
         if len(finished[b]) < K:                                         # max_len reached
             finished[b] += [(normalised(v, len(p), length_penalty), v, p)
                             for v, p in zip(live[b], prefixes[b]) if v != float("-inf")]
-        score, logp, ids = max(finished[b], key=lambda f: f[0])
-        out_ids.append(ids), out_scores.append(score), out_logp.append(logp)
+        score, logp_b, ids = max(finished[b], key=lambda f: f[0])
+        out_ids.append(ids), out_scores.append(score), out_logp.append(logp_b)
     return Hypotheses(out_ids, out_scores, out_logp)
 
 

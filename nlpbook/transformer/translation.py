@@ -49,7 +49,7 @@ from .. import checkpoints
 from ..display import progress as progress_bar
 from ..seq2seq import batching as batching_module
 from ..seq2seq.batching import pad_ids, translation_batches
-from ..seq2seq.decoding import Hypotheses, normalised
+from ..seq2seq.decoding import Hypotheses, beam_search_loop, normalised
 from ..seq2seq.experiment import TranslationData
 from ..seq2seq.loss import _check as _check_loss_inputs
 from ..seq2seq.loss import sequence_log_probs
@@ -318,70 +318,26 @@ def greedy_decode(model: Transformer, src: torch.Tensor, src_mask: torch.Tensor,
 @torch.no_grad()
 def beam_search(model: Transformer, src: torch.Tensor, src_mask: torch.Tensor, beam_size: int = 4,
                 max_len: int | None = None, length_penalty: float = 1.0) -> Hypotheses:
-    """Beam search of width ``beam_size`` (KV cache), the algorithm of :func:`nlpbook.seq2seq.decoding.beam_search`."""
+    """Beam search of width ``beam_size`` (KV cache): :func:`nlpbook.seq2seq.decoding.beam_search_loop`,
+    the search of Part III, with the Transformer's decoder step."""
     max_len = _check_decoding(model, src, src_mask, max_len, length_penalty)
     check_positive("beam_size", beam_size, integer=True)
     K = beam_size
     was_training = model.training
     model.eval()
     try:
-        B, device = src.shape[0], src.device
         memory = model.encode(src, src_mask, check=False).repeat_interleave(K, dim=0)     # (B*K, S, D)
         mem_mask = src_mask.repeat_interleave(K, dim=0)
         cache = KVCache(len(model.decoder.layers))
-        y = torch.full((B * K,), BOS, dtype=torch.long, device=device)
-        beam_logp = torch.full((B, K), float("-inf"), dtype=torch.float64, device=device)
-        beam_logp[:, 0] = 0.0                                                # one live beam to start
-        prefixes = [[[] for _ in range(K)] for _ in range(B)]
-        finished = [[] for _ in range(B)]                                    # (score, log_prob, ids)
-        for t in range(max_len):
-            logp = _step(model, y, memory, mem_mask, cache)                  # (B*K, V)
-            V = logp.shape[-1]
-            cand = beam_logp[:, :, None] + logp.view(B, K, V)
-            top_val, top_idx = cand.view(B, K * V).topk(min(2 * K, K * V), dim=1)   # (B, 2K)
-            vals, beams, toks = top_val.tolist(), (top_idx // V).tolist(), (top_idx % V).tolist()
-            new_beam = torch.zeros(B, K, dtype=torch.long)
-            new_tok = torch.full((B, K), EOS, dtype=torch.long)
-            new_logp = torch.full((B, K), float("-inf"), dtype=torch.float64)
-            new_prefixes = []
-            for b in range(B):
-                alive = []
-                if len(finished[b]) < K:
-                    for rank, (v, k, tok) in enumerate(zip(vals[b], beams[b], toks[b])):
-                        if v == float("-inf"):
-                            break
-                        if tok == EOS:
-                            if rank < K:
-                                ids = prefixes[b][k] + [tok]
-                                finished[b].append((normalised(v, len(ids), length_penalty), v, ids))
-                        elif len(alive) < K:
-                            alive.append((v, k, tok))
-                        if len(alive) == K:
-                            break
-                if len(finished[b]) >= K:
-                    alive = []                                               # done: keep it idle
-                for j, (v, k, tok) in enumerate(alive):
-                    new_beam[b, j], new_tok[b, j], new_logp[b, j] = k, tok, v
-                new_prefixes.append([prefixes[b][k] + [tok] for v, k, tok in alive] + [[]] * (K - len(alive)))
-            prefixes = new_prefixes
-            beam_logp = new_logp.to(device)
-            if all(len(f) >= K for f in finished):
-                break
-            flat = (torch.arange(B)[:, None] * K + new_beam).view(-1).to(device)
-            for layer in cache.layers:                                       # the survivors' prefixes
+
+        def keep(flat):                                                  # the survivors' prefixes
+            for layer in cache.layers:
                 layer.self_k, layer.self_v = layer.self_k[flat], layer.self_v[flat]
-            y = new_tok.view(-1).to(device)
+
+        return beam_search_loop(lambda y: _step(model, y, memory, mem_mask, cache), keep, src.shape[0], K, BOS, EOS,
+                                max_len, length_penalty, src.device)
     finally:
         model.train(was_training)
-    out_ids, out_scores, out_logp = [], [], []
-    live = beam_logp.tolist()
-    for b in range(B):
-        if len(finished[b]) < K:                                             # max_len reached
-            finished[b] += [(normalised(v, len(p), length_penalty), v, p)
-                            for v, p in zip(live[b], prefixes[b]) if v != float("-inf")]
-        score, logp_b, ids = max(finished[b], key=lambda f: f[0])
-        out_ids.append(ids), out_scores.append(score), out_logp.append(logp_b)
-    return Hypotheses(out_ids, out_scores, out_logp)
 
 
 def _teacher_batch(ids: list, device):
