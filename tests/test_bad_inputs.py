@@ -36,7 +36,7 @@ from nlpbook.bert.model import BertConfig, BertModel
 from nlpbook.bert import cost as bert_cost
 from nlpbook.bert.matching import (CrossEncoded, TopLayerCrossEncoder, best_threshold, bi_encoder_scores,
                                    cross_encode, cross_encoder_scores, cross_features, fine_tune_top_layer,
-                                   fit_linear_probe, mean_pool, recall_at_1, sentence_embeddings, wilson_interval)
+                                   fit_linear_probe, recall_at_1, sentence_embeddings)
 from nlpbook.bert.pairs import AlignedVerse, aligned_verses, chapter_split, verse_pairs
 from nlpbook.bert.sizes import (component_of, count_by_component, flops_per_token, parameter_breakdown,
                                  parameter_counts)
@@ -90,7 +90,8 @@ from nlpbook.transformer.positional import (LearnedPositionalEmbedding, Sinusoid
                                             layout_permutation, shift_matrix, sinusoidal_table)
 from nlpbook.data.cache import cached_tensors
 from nlpbook.tasks.sentiment import (SentimentData, bag_of_words, fresh_rotten, glove_average, movie_bootstrap,
-                                     movie_split, wilson_interval)
+                                     movie_split)
+from nlpbook.stats import wilson_interval
 from nlpbook.tasks.adding import (RecurrentRegressor, adding_problem, adding_problem_batches, adding_problem_mse)
 from nlpbook.word2vec.cbow import CBOW, cbow_full_softmax_grads, context_mean
 from nlpbook.word2vec.evaluate import analogy_accuracy, nearest_neighbours, similarity_spearman, unit_rows

@@ -10,7 +10,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from nlpbook.bert import cost
 from nlpbook.bert.matching import (CrossEncoded, TopLayerCrossEncoder, best_threshold, bi_encoder_scores,
                                    cross_encode, cross_encoder_scores, fine_tune_top_layer, fit_linear_probe,
-                                   mean_pool, recall_at_1, sentence_embeddings, wilson_interval)
+                                   recall_at_1, sentence_embeddings)
+from nlpbook.bert.classify import mean_pool
+from nlpbook.stats import wilson_interval
 from nlpbook.bert.model import BertConfig, BertModel
 from nlpbook.bert.pairs import AlignedVerse, chapter_split, verse_pairs
 from nlpbook.validate import InputError

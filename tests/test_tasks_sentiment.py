@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from nlpbook.data import rotten_tomatoes
-from nlpbook.tasks.sentiment import (SPLITS, bag_of_words, fresh_rotten, glove_average, movie_bootstrap, movie_split,
-                                     wilson_interval)
+from nlpbook.tasks.sentiment import (SPLITS, bag_of_words, fresh_rotten, glove_average, movie_bootstrap, movie_split)
+from nlpbook.stats import wilson_interval
 from nlpbook.validate import InputError
 
 

@@ -431,8 +431,8 @@ Markdown(
 
 # %%
 import torch.nn.functional as F
-from nlpbook.bert.matching import (best_threshold, cross_encode, fine_tune_top_layer, fit_linear_probe,
-                                   sentence_embeddings, wilson_interval)
+from nlpbook.bert.matching import best_threshold, cross_encode, fine_tune_top_layer, fit_linear_probe, sentence_embeddings
+from nlpbook.stats import wilson_interval
 
 labels = {s: torch.tensor([p.label for p in ps], device=run.device) for s, ps in pairs.items()}
 kinds = {s: [p.kind for p in ps] for s, ps in pairs.items()}

@@ -440,7 +440,8 @@ for seed in SCRATCH_SEEDS:
 
 # %%
 from nlpbook.data import glove_50d, word_tokenize
-from nlpbook.tasks.sentiment import bag_of_words, glove_average, movie_bootstrap, wilson_interval, word_counts
+from nlpbook.stats import wilson_interval
+from nlpbook.tasks.sentiment import bag_of_words, glove_average, movie_bootstrap, word_counts
 
 def probe_result(rows_, l2=L2):
     X = features[POOLING]["pool"][LAYER][rows_]

@@ -24,13 +24,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .classify import mean_pool
-from ..stats import wilson_interval  # noqa: F401  (re-exported for the chapter)
 from ..validate import InputError, check_mask, check_number, check_positive, check_tensor, check_type
 
-__all__ = ["mean_pool", "sentence_embeddings", "CrossEncoded", "cross_encode", "cross_features",
+__all__ = ["sentence_embeddings", "CrossEncoded", "cross_encode", "cross_features",
            "TopLayerCrossEncoder", "fine_tune_top_layer", "fit_linear_probe", "best_threshold",
-           "bi_encoder_scores", "cross_encoder_scores", "recall_at_1",
-           "wilson_interval"]
+           "bi_encoder_scores", "cross_encoder_scores", "recall_at_1"]
 
 
 def _batches(n: int, batch_size: int):

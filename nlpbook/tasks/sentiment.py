@@ -24,17 +24,15 @@ the same logistic regression (:class:`nlpbook.bert.classify.LogisticRegression`)
 from __future__ import annotations
 
 import hashlib
-import math
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ..stats import wilson_interval  # noqa: F401  (re-exported: the chapter's intervals)
 from ..validate import InputError, check_number, check_positive, check_tensor, check_type
 
-__all__ = ["SPLITS", "SentimentData", "movie_split", "fresh_rotten", "wilson_interval", "movie_bootstrap",
+__all__ = ["SPLITS", "SentimentData", "movie_split", "fresh_rotten", "movie_bootstrap",
            "bag_of_words", "glove_average"]
 
 SPLITS = ("train", "validation", "test")
