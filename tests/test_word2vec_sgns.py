@@ -239,8 +239,10 @@ def test_trainer_learns_topics_and_is_reproducible():
     ids, sentence, n_raw = flatten_corpus(sentences, stoi)
     counts = np.bincount(ids.numpy(), minlength=len(itos))
     for sg in (1, 0):
+        # Twice word2vec.c's start rate: in 3 epochs of this toy corpus the topics split only above
+        # a threshold rate, and the default, falling linearly batch by batch, sits just below it.
         config = Word2VecConfig(vector_size=16, window=3, negative=3, epochs=3, sample=0, sg=sg,
-                                batch_size=128, share_negatives=4, seed=7,
+                                batch_size=128, share_negatives=4, seed=7, alpha=0.05 if sg else 0.1,
                                 noise_table_size=10_000, threads=1)
         first = train_word2vec(ids, sentence, counts, config, n_raw=n_raw, loss_every=1)
         second = train_word2vec(ids, sentence, counts, config, n_raw=n_raw)
@@ -377,3 +379,33 @@ def test_batch_plan_and_chunk_spread_order():
     assert _batch_plan(7, 4, 2) == [(0, 4, 2), (4, 3, 3)]          # 3 does not split in 2: own negatives
     order = _chunk_spread_order(_batch_plan(10, 4, 2))
     assert order.tolist() == [0, 2, 1, 3, 4, 6, 5, 7, 8, 9]
+
+
+def test_learning_rate_falls_with_every_batch_not_only_every_chunk(monkeypatch):
+    """word2vec.c lowers the rate as it reads words; the trainer lowers it batch by batch, also
+    inside a chunk (a chunk-wide rate stayed at its start for the whole chunk: with one chunk per
+    epoch the last batch of 2 epochs still ran at half the start rate)."""
+    from nlpbook.word2vec import sgns
+
+    sentences = _toy_corpus(400)
+    itos = sorted({w for s in sentences for w in s})
+    stoi = {w: i for i, w in enumerate(itos)}
+    ids, sentence, n_raw = flatten_corpus(sentences, stoi)
+    counts = np.bincount(ids.numpy(), minlength=len(itos))
+    config = Word2VecConfig(vector_size=8, window=2, negative=2, epochs=2, sample=0, batch_size=64,
+                            share_negatives=4, chunk_tokens=ids.numel(), alpha=0.02, min_alpha=1e-4,
+                            noise_table_size=10_000, seed=0)
+    alphas = []
+
+    def record(in_v, out_v, center, context, negatives, alpha, want_loss):
+        alphas.append(alpha)
+        return 0.0
+
+    monkeypatch.setattr(sgns, "_fused_step", lambda *args: record)
+    train_word2vec(ids, sentence, counts, config, n_raw=n_raw)
+    assert len(alphas) > 40, "the test needs many batches per chunk"
+    assert alphas[0] == 0.02
+    assert all(b < a for a, b in zip(alphas, alphas[1:])), "the rate must fall at every batch"
+    first_epoch = sum(a >= (0.02 + 1e-4) / 2 for a in alphas)      # the batches above the middle rate
+    assert 0.4 < first_epoch / len(alphas) < 0.6, "the rate must reach its middle at half the work"
+    assert 1e-4 <= alphas[-1] < 0.02 * 0.05, "the last batch must run near min_alpha"

@@ -417,6 +417,12 @@ class TrainResult:
         return self.raw_words / self.seconds
 
 
+def _learning_rate(start_alpha: float, min_alpha: float, done: float, total: float) -> float:
+    """word2vec.c's schedule: $\\eta = \\max(\\eta_{min}, \\eta_0 - (\\eta_0 - \\eta_{min})\\,\\text{done}/\\text{total})$,
+    linear in the tokens processed (``done`` of ``total``, over all epochs)."""
+    return max(min_alpha, start_alpha - (start_alpha - min_alpha) * done / total)
+
+
 def flatten_corpus(sentences, stoi) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Token lists -> ``(ids (N,), sentence (N,), n_raw)`` keeping only in-vocabulary words.
 
@@ -482,7 +488,6 @@ def train_word2vec(ids: torch.Tensor, sentence: torch.Tensor, counts, config: Wo
                 return
             epoch, begin = tasks[index]
             chunk = slice(begin, min(begin + config.chunk_tokens, n))
-            alpha = max(config.min_alpha, start_alpha - (start_alpha - config.min_alpha) * (epoch * n + begin) / total)
             kept = torch.rand(chunk.stop - chunk.start, generator=generator, device=device) < keep[ids[chunk]]
             chunk_ids, chunk_sentence = ids[chunk][kept], sentence[chunk][kept]
             make_examples = skipgram_examples if config.sg else cbow_examples
@@ -503,6 +508,10 @@ def train_word2vec(ids: torch.Tensor, sentence: torch.Tensor, counts, config: Wo
                 batch = [t[first:first + size] for t in examples]
                 negatives = all_negatives[used:used + groups]
                 used += groups
+                # The learning rate at this batch's place in the corpus (its share of the chunk's
+                # examples stands for its share of the chunk's tokens): it falls within a chunk too.
+                alpha = _learning_rate(start_alpha, config.min_alpha,
+                                      epoch * n + begin + (chunk.stop - chunk.start) * first / n_examples, total)
                 if fused is not None:       # sgns_step's compiled pass, called directly (a float back)
                     loss = fused(in_vectors, out_vectors, batch[0], batch[1], negatives, alpha, True)
                 elif config.sg:
