@@ -48,6 +48,8 @@ def parse_args(argv=None):
     p.add_argument("--min-count", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=sgns.Word2VecConfig.batch_size)
     p.add_argument("--share-negatives", type=int, default=sgns.Word2VecConfig.share_negatives)
+    p.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=sgns.Word2VecConfig.shuffle,
+                   help="each chunk's pairs in random order (default) or in corpus order")
     p.add_argument("--spread-groups", action=argparse.BooleanOptionalAction, default=True,
                    help="pairs sharing negatives are far apart in the batch (default) or consecutive")
     p.add_argument("--repeats", type=int, default=1)
@@ -75,7 +77,7 @@ def main(argv=None):
     config = sgns.Word2VecConfig(vector_size=args.dim, window=args.window, negative=args.negative,
                                  epochs=args.epochs, sample=args.sample, sg=args.sg, seed=args.seed,
                                  batch_size=args.batch_size, share_negatives=args.share_negatives,
-                                 spread_groups=args.spread_groups,
+                                 spread_groups=args.spread_groups, shuffle=args.shuffle,
                                  workers=1 if torch.device(args.device).type == "cuda" else args.threads)
     rows = {"nlpbook": [], "gensim": []}
     for repeat in range(args.repeats):
@@ -103,7 +105,8 @@ def main(argv=None):
     print(f"corpus {n_raw:,} tokens, vocabulary {len(vocab):,}, {'skip-gram' if args.sg else 'CBOW'}, dim {args.dim}, "
           f"window {args.window}, negative {args.negative}, sample {args.sample:g}, epochs {args.epochs}, "
           f"batch {args.batch_size}, shared negatives {args.share_negatives}"
-          f"{' (spread groups)' if args.spread_groups else ' (consecutive groups)'}, repeats {args.repeats} (medians)")
+          f"{' (shuffled pairs)' if args.shuffle else ' (spread groups)' if args.spread_groups else ' (consecutive groups)'}"
+          f", repeats {args.repeats} (medians)")
     print()
     print(f"| {'trainer':8s} | {'words/s':>10s} | {'train s':>8s} | {'WS-353 rho':>10s} | {'analogy':>8s} |")
     print(f"|{'-' * 10}|{'-' * 12}:|{'-' * 9}:|{'-' * 11}:|{'-' * 9}:|")

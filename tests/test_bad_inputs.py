@@ -501,7 +501,8 @@ def _word2vec_apis():
     cfg_bad = {"vector_size": POS_INT, "window": POS_INT, "negative": POS_INT, "epochs": POS_INT,
                "alpha": POS_FLOAT, "min_alpha": [-1, NAN, INF], "sample": NONNEG_FLOAT, "batch_size": POS_INT,
                "share_negatives": POS_INT + [3], "chunk_tokens": POS_INT, "ns_exponent": NONNEG_FLOAT,
-               "noise_table_size": POS_INT, "workers": POS_INT, "threads": POS_INT, "sg": [2, -1, "1"]}
+               "noise_table_size": POS_INT, "workers": POS_INT, "threads": POS_INT, "sg": [2, -1, "1"],
+               "shuffle": [1, "yes", None], "spread_groups": [1, "yes", None]}
     apis.append(Api("train_word2vec(config)", config_call,
                     lambda: {"ids": corpus, "sentence": sentence, "counts": counts},
                     tensors={"ids": ID_MUTS + ["rank+", "empty0"], "sentence": ["grow0", "float", "rank+"]},

@@ -409,3 +409,37 @@ def test_learning_rate_falls_with_every_batch_not_only_every_chunk(monkeypatch):
     first_epoch = sum(a >= (0.02 + 1e-4) / 2 for a in alphas)      # the batches above the middle rate
     assert 0.4 < first_epoch / len(alphas) < 0.6, "the rate must reach its middle at half the work"
     assert 1e-4 <= alphas[-1] < 0.02 * 0.05, "the last batch must run near min_alpha"
+
+
+def test_shuffle_spreads_a_batch_over_the_chunk(monkeypatch):
+    """``shuffle=True`` (the default): a batch takes pairs from all over its chunk, and the pairs of
+    one centre occurrence land in different batches; ``shuffle=False`` keeps corpus order. Both
+    train on the same pairs, and a seed repeats."""
+    from nlpbook.word2vec import sgns
+
+    sentences = [[f"w{i}" for i in range(10 * j, 10 * j + 10)] for j in range(100)]  # word id = position
+    stoi = {f"w{i}": i for i in range(1000)}
+    ids, sentence, n_raw = flatten_corpus(sentences, stoi)
+    counts = np.ones(1000, dtype=np.int64)
+    batches = []
+
+    def record(in_v, out_v, center, context, negatives, alpha, want_loss):
+        batches.append(center.clone())
+        return 0.0
+
+    monkeypatch.setattr(sgns, "_fused_step", lambda *args: record)
+    runs = {}
+    for shuffle in (False, True, True):
+        batches.clear()
+        config = Word2VecConfig(vector_size=8, window=2, negative=2, epochs=1, sample=0, batch_size=64,
+                                share_negatives=4, chunk_tokens=1000, noise_table_size=10_000, seed=2,
+                                shuffle=shuffle)
+        result = train_word2vec(ids, sentence, counts, config, n_raw=n_raw)
+        runs.setdefault(shuffle, []).append((result.examples, torch.cat(batches)))
+    (n_plain, plain), = runs[False]
+    (n_shuffled, shuffled), (_, again) = runs[True]
+    assert n_plain == n_shuffled and torch.equal(plain.sort().values, shuffled.sort().values), "the same pairs"
+    assert torch.equal(shuffled, again), "the same seed must give the same order"
+    assert plain[:64].max() < 40, "without shuffle the first batch holds the chunk's first words"
+    assert shuffled[:64].max() > 500 and shuffled[:64].min() < 500, "a shuffled batch spans the chunk"
+    assert len(set(shuffled[:64].tolist())) > 50, "a centre's pairs fall in different batches"

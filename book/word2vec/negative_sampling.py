@@ -209,8 +209,11 @@ nlpbook.show_source(sgns.SkipGramNS)
 # product and the gather/scatter of negative rows shrinks $P$-fold. Which pairs form a group
 # matters: pairs arrive in corpus order, so consecutive pairs mostly share a centre word, and
 # if they also shared negatives, each occurrence of that word would meet $P$ times fewer
-# distinct negatives than in word2vec.c. The trainer therefore groups pairs that lie $B/P$
-# apart in the batch (`spread_groups=True`). The gradients and the step (unfold to read them):
+# distinct negatives than in word2vec.c. The trainer therefore shuffles each chunk's pairs
+# (`shuffle=True`), which also spreads the pairs of one centre occurrence over different
+# batches, so that each of its updates sees the last one, as in word2vec.c; in corpus order
+# (`shuffle=False`) it groups pairs that lie $B/P$ apart in the batch (`spread_groups=True`).
+# The gradients and the step (unfold to read them):
 
 # %% tags=["remove-input", "hide-output"]
 nlpbook.show_source(sgns.sgns_gradients)
@@ -944,8 +947,9 @@ $K$ 个词作为负样本，所以每个词对只更新 $K + 2$ 个向量。上�
 #    on more pairs for longer. Compare at equal training time instead (give `sample` $= 10^{-3}$
 #    as many epochs as the time of one epoch without subsampling buys), three seeds each. Does
 #    the verdict of the sweep change?
-# 4. Train with `spread_groups=False` (groups of consecutive pairs, mostly one centre word,
-#    share their negatives) and with `share_negatives=1`, three seeds each. Which setting loses
+# 4. Train with `shuffle=False, spread_groups=False` (groups of consecutive pairs, mostly one
+#    centre word, share their negatives), with `shuffle=False` alone and with
+#    `share_negatives=1`, three seeds each. Which setting loses
 #    analogy accuracy against gensim by more than seed-to-seed noise, and why does the choice of
 #    which pairs share negatives matter when the expected gradient is the same?
 # 5. Derive the optimum $u_o^\top v_c = \mathrm{PMI}(c, o) - \log K$: write the expected loss over

@@ -29,14 +29,17 @@ exactly what SGD on the summed loss does; no autograd graph and no dense gradien
 $(V, D)$ matrices is ever built. That is why it beats ``nn.Embedding(sparse=True)`` with an
 optimizer, which builds a sparse gradient, coalesces it, then applies it (the chapter times both).
 Groups of $P$ pairs share their $K$ negatives (``share_negatives``), which makes the negative
-scores one batched matrix product and cuts the scattered rows $P$-fold. The trainer builds
-each group from pairs far apart in the batch (``spread_groups``), so its pairs have different
-centre words; groups of consecutive pairs, which mostly share a centre word, measurably lowered
-analogy accuracy in our development runs, and spread groups did not.
+scores one batched matrix product and cuts the scattered rows $P$-fold. The trainer shuffles
+each chunk's pairs (``shuffle``), so a group's pairs have different centre words and a batch
+holds pairs from all over the chunk; in corpus order (``shuffle=False``) it builds each group
+from pairs far apart in the batch (``spread_groups``): groups of consecutive pairs, which mostly
+share a centre word, measurably lowered analogy accuracy in our development runs.
 
 Limits of batching: the $n$ updates of a word repeated $n$ times in a batch are computed
 from the same starting vectors, as one step $n$ times larger, where word2vec.c takes $n$
-small steps that each see the last. With a vocabulary of tens of thousands of words and
+small steps that each see the last. In corpus order the ~6 pairs of every centre occurrence
+share a batch; shuffled, they fall in different batches (``benchmarks/word2vec.py``, one worker:
+WS-353 rose by about 7 %, mean of 10 seeds). With a vocabulary of tens of thousands of words and
 batches of about a thousand pairs this costs little (the book measures it against gensim);
 with a vocabulary not much larger than the batch it diverges like a too-large learning rate.
 """
@@ -366,7 +369,8 @@ class Word2VecConfig:
     min_alpha: float = 1e-4
     batch_size: int = 1024      # pairs (skip-gram) or windows (CBOW) per step
     share_negatives: int = 4    # examples per group sharing K negatives (1 = word2vec.c's scheme)
-    spread_groups: bool = True  # a group takes pairs B/P apart in the batch, not consecutive ones
+    spread_groups: bool = True  # without shuffle: a group takes pairs B/P apart in the batch, not consecutive ones
+    shuffle: bool = True        # a chunk's examples in random order (False: corpus order, as word2vec.c)
     chunk_tokens: int = 200_000  # tokens turned into examples at once (bounds memory)
     ns_exponent: float = 0.75
     noise_table_size: int = 10_000_000  # word2vec.c uses 1e8; 1e7 keeps every share within 1e-7
@@ -389,6 +393,8 @@ class Word2VecConfig:
         for name in ("min_alpha", "sample", "ns_exponent"):
             check_positive(name, getattr(self, name), allow_zero=True)
         check_choice("sg", self.sg, (0, 1))
+        for name in ("shuffle", "spread_groups"):
+            check_type(name, getattr(self, name), bool)
         check_number("seed", self.seed, integer=True)
         if self.batch_size % self.share_negatives:
             raise InputError(f"batch_size {self.batch_size} must be a multiple of share_negatives "
@@ -446,7 +452,8 @@ def train_word2vec(ids: torch.Tensor, sentence: torch.Tensor, counts, config: Wo
 
     ``ids, sentence (N,)`` from :func:`flatten_corpus`; ``counts (V,)``: vocabulary counts
     (for subsampling and the noise distribution). The learning rate falls linearly from
-    ``alpha`` to ``min_alpha`` over all epochs, by the share of tokens processed (word2vec.c).
+    ``alpha`` to ``min_alpha`` over all epochs, by the share of tokens processed, batch by batch
+    (word2vec.c and gensim lower it every 10,000 words).
     """
     device = torch.device(device)
     check_type("config", config, Word2VecConfig)
@@ -468,8 +475,9 @@ def train_word2vec(ids: torch.Tensor, sentence: torch.Tensor, counts, config: Wo
     start_alpha = config.start_alpha()
     total = n * config.epochs
     result = TrainResult(in_vectors, out_vectors, 0.0, (n_raw or n) * config.epochs, 0, 0)
-    # The work: every chunk of every epoch, in order. The learning rate of a chunk depends only
-    # on its place in this list, as in word2vec.c (which decays it by words processed).
+    # The work: every chunk of every epoch, in order. The learning rate of a batch depends only
+    # on its place in the corpus, as in word2vec.c (which decays it by words processed), so it
+    # is the same with any number of workers.
     tasks = [(epoch, begin) for epoch in range(config.epochs) for begin in range(0, n, config.chunk_tokens)]
     next_task = iter(range(len(tasks)))
     lock = threading.Lock()
@@ -496,7 +504,14 @@ def train_word2vec(ids: torch.Tensor, sentence: torch.Tensor, counts, config: Wo
             # The chunk's batches: (first, size, groups sharing negatives) each. Their spread order
             # and negatives are made for the whole chunk at once: a few large ops, not many small ones.
             plan = _batch_plan(n_examples, config.batch_size, config.share_negatives)
-            if config.spread_groups:
+            if config.shuffle:
+                # The chunk's examples in random order: a batch then holds pairs from all over the
+                # chunk, not the ~6 pairs of each of ~170 consecutive centre words, so the updates
+                # of one centre occurrence fall in different steps, each seeing the last, as in
+                # word2vec.c, and a group's pairs have different centre words too.
+                order = torch.randperm(n_examples, generator=generator, device=device)
+                examples = [t.index_select(0, order) for t in examples]
+            elif config.spread_groups:
                 # Consecutive pairs mostly share a centre word; if they shared negatives too, each
                 # centre occurrence would meet fewer distinct negatives than in word2vec.c. Group g
                 # of a batch takes its pairs g, g + G, g + 2G, ... instead (spread_order).
