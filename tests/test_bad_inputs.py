@@ -62,6 +62,7 @@ from nlpbook.pretrain.loop import (PretrainConfig, build_model, evaluate as pret
                                    learning_rate, micro_batches, pretrain)
 from nlpbook.pretrain.losses import mlm_loss, nsp_loss, pretraining_loss
 from nlpbook.pretrain.masking import mask_tokens
+from nlpbook.pretrain.mlm_eval import accuracy_by_action, fill_mask, masked_batches
 from nlpbook.pretrain.pairs import encode_pair, sample_pairs, truncate_seq_pair
 from nlpbook.rnn.gradient_flow import (rnn_jacobian_products, set_carry_gate_bias, set_recurrent_spectral_radius,
                                        state_gradient_norms)
@@ -1202,6 +1203,34 @@ def _pretrain_apis(tmp_root):
     apis.append(Api("close_distributed", close_distributed, lambda: {"info": info}, values={"info": [None, "gloo"]}))
     apis.append(Api("all_reduce_sum", all_reduce_sum, lambda: {"values": [1.0, 2.0], "info": info},
                     values={"values": [None, 1.0, ["a"]], "info": [None]}))
+    # nlpbook.pretrain.mlm_eval (the masked-language-model chapter)
+    wp30 = WordPieceTokenizer({t: i for i, t in enumerate(WordPieceTokenizer.SPECIALS + tuple("abcdefghijklmnopqrstuvwxy"))})
+    apis.append(Api("fill_mask", fill_mask, lambda: {"model": model, "tokenizer": wp30, "text": "a [MASK] b", "k": 2},
+                    scalars={"k": POS_INT + [V + 1]},
+                    values={"model": [None, model.bert], "tokenizer": [None, "tok", wp],
+                            "text": [None, 3, "a b c", "a " * 20 + "[MASK]"]},
+                    also={"tokenizer": ["vocab_size"]}))
+    apis.append(Api("masked_batches", masked_batches,
+                    lambda: {"documents": int_docs, "specials": specials, "batches": 2, "batch_size": 4,
+                             "max_length": 12},
+                    scalars={"batches": POS_INT, "batch_size": POS_INT, "max_length": POS_INT + [4],
+                             "rate": [0, 1.5, NAN], "mask_share": SHARE, "random_share": SHARE + [0.5],
+                             "seed": [-1, 0.5, "0"]},
+                    values={"documents": [[], "ab", [[[5, V]], [[6]]], [[["a"]], [["b"]]]], "specials": [None, {}]},
+                    also={"random_share": ["mask_share"]}))
+    eval_batches = lambda: masked_batches(int_docs, specials, batches=1, batch_size=4, max_length=8)  # noqa: E731
+    apis.append(Api("accuracy_by_action", accuracy_by_action,
+                    lambda: {"model": model, "batches": eval_batches(), "special_ids": specials.never_chosen},
+                    values={"model": [None, model.bert], "special_ids": [None, "0", [V], [-1]],
+                            "batches": [None, [], [None], [{}],
+                                        ("a batch without action", lambda: [{k: v for k, v in eval_batches()[0].items()
+                                                                             if k != "action"}]),
+                                        ("labels that disagree with action", lambda: [
+                                            eval_batches()[0] | {"action": torch.zeros_like(eval_batches()[0]["action"])}]),
+                                        ("action of another shape", lambda: [
+                                            eval_batches()[0] | {"action": torch.zeros(4, 3, dtype=torch.long)}]),
+                                        ("ids beyond the vocabulary", lambda: [
+                                            eval_batches()[0] | {"input_ids": eval_batches()[0]["input_ids"] + V}])]}))
     return apis
 
 
