@@ -377,11 +377,14 @@ titles = {("elmo", "forward"): "ELMo →", ("elmo", "backward"): "ELMo ←", ("e
           ("gpt", "last"): "GPT", ("bert", "last"): "BERT"}
 fig, axes = plt.subplots(2, len(VIEWS), figsize=(11, 4.8))
 floor = min(v[v > 0].min().item() for v in dependence.values())
+cmap = plt.get_cmap("viridis").copy()
+cmap.set_bad("white")                                                        # exactly zero: white
 for j, key in enumerate(VIEWS):
     axes[0, j].imshow(theory[key].float(), cmap="Greys", vmin=0, vmax=1.4)
     axes[0, j].set_title(titles[key], fontsize=10)
-    shown = torch.log10(dependence[key].clamp(min=floor))
-    im = axes[1, j].imshow(shown, cmap="viridis", vmin=math.log10(floor), vmax=0)
+    S = dependence[key]
+    shown = torch.where(S > 0, torch.log10(S.clamp(min=floor)), torch.tensor(float("nan")))
+    im = axes[1, j].imshow(shown, cmap=cmap, vmin=math.log10(floor), vmax=0)
     for ax in axes[:, j]:
         ax.set_xticks([0, T - 1])
         ax.set_yticks([0, T - 1])
@@ -390,9 +393,9 @@ for j, key in enumerate(VIEWS):
     axes[1, j].set_ylabel("state position t" if j == 0 else "", fontsize=8)
 axes[0, 0].text(-0.55, 0.5, "allowed", transform=axes[0, 0].transAxes, rotation=90, va="center", fontsize=9)
 axes[1, 0].text(-0.55, 0.5, "measured", transform=axes[1, 0].transAxes, rotation=90, va="center", fontsize=9)
-cbar = fig.colorbar(im, ax=axes[1, :].tolist(), shrink=0.9)
-cbar.set_label("log10 relative change of h_t", fontsize=8)
-fig.suptitle("Which inputs s can move the state at t: allowed (black) and measured on the trained models", fontsize=10)
+cbar = fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.45, anchor=(0.0, 0.05))
+cbar.set_label("log10 relative change of h_t (white: exactly 0)", fontsize=8)
+fig.suptitle("Which inputs s can move the state at t: allowed (grey) and measured on the trained models", fontsize=10)
 plt.show()
 
 # %% [markdown]
