@@ -226,7 +226,7 @@ nlpbook.show_source(accuracy_by_action)
 # cache (trained now if the cache is cold), with the snapshots taken during training.
 
 # %%
-from nlpbook.pretrain.zoo import ZOO_RECIPES, pretrained_lm, token_states, zoo_corpus
+from nlpbook.pretrain.zoo import pretrained_lm, zoo_corpus
 
 corpus = zoo_corpus(run.profile)
 tok, specials = corpus.tokenizer, corpus.specials
@@ -368,7 +368,6 @@ Markdown(f"{MASK_ROWS:,} rows, {n_eligible:,} eligible tokens, **{n_chosen:,} ch
 # the real ones (d2l issue #2582).
 
 # %%
-from nlpbook.bert.model import BertConfig
 import dataclasses
 
 small = BertForPreTraining(dataclasses.replace(bert.config, hidden_dropout_prob=0.0,
@@ -599,9 +598,8 @@ Markdown(f"\"hairy\" is {'one piece' if len(hairy_pieces) == 1 else 'the pieces 
          + (f"\"hairy\" is " if len(hairy_pieces) == 1 else f"\"{hairy_pieces[0]}\", the first piece of \"hairy\", is ")
          + ("" if hairy_pieces[0] in [p for p, _ in seed_top] else "not ") + "among its top five"
          + (" (one `[MASK]` is one piece, so a word of several pieces cannot come out whole)" if len(hairy_pieces) > 1 else "")
-         + f": a small model trained on "
-         f"{n_train_tokens / 1e6:.2f}M tokens of scripture and news fills the blank with what follows "
-         f"\"is\" in *its* text" + (", where no dog ever occurs" if n_dog == 0 else "") + ". Genesis 27 is "
+         + f". The model was trained on {n_train_tokens / 1e6:.2f}M tokens of scripture and news"
+         + (", where no dog ever occurs" if n_dog == 0 else f", where \"hairy\" occurs {n_hairy} times") + ". Genesis 27 is "
          f"{'in the training documents' if genesis_27 in corpus.train_keys else 'held out' if genesis_27 in corpus.held_out_keys else 'not in this profile’s documents'}"
          f". In {sum(r['top 5 (probability)'].split(' (')[0] in commonest_pieces for r in rows + held_rows)} of "
          f"{len(rows + held_rows)} rows the first guess is one of the five commonest pieces of the training text "
@@ -691,8 +689,8 @@ for kind, info in (("bert", bert_info), ("gpt", gpt_info)):
     axes[2].plot([r["predictions made"] / 1e6 for r in rows_k], [100 * r["probe accuracy"] for r in rows_k], "^:", ms=4,
                  color=colours[kind], alpha=0.6, label=f"{kind.upper()}, against predictions made")
 for ax in axes[:2]:
-    ax.axhline(math.log(V), color="grey", ls=":", lw=1)
-    ax.axhline(unigram_loss, color="grey", ls="--", lw=1)
+    ax.axhline(math.log(V), color="grey", ls=":", lw=1, label="uniform guess, ln |V|")
+    ax.axhline(unigram_loss, color="grey", ls="--", lw=1, label="training unigram (no context)")
     ax.set_ylabel("held-out loss (nats per prediction)")
 axes[0].set_xlabel("tokens seen (millions)")
 axes[0].set_title("Loss per token seen", fontsize=10)
