@@ -499,8 +499,10 @@ Markdown(
     f"Over {len(grad_rows)} batches ($N$ = {', '.join(map(str, GRAD_BATCHES))} pairs, $T_{{\\max}}$ = "
     f"{', '.join(map(str, GRAD_LENGTHS))}), the gradient norm of the seed's sum grows as $|M|^{{{slope_sum:.2f}}}$ and "
     f"that of BERT's means as $|M|^{{{slope_mean:.2f}}}$ (log–log fits against $|M|$ from {int(M_arr.min())} to "
-    f"{int(M_arr.max())}). Below slope 1 for the sum because the per-token gradients do not all point the same way: "
-    f"the mean's norm falls as its noise averages out. Under the sum the NSP term's gradient is "
+    f"{int(M_arr.max())}). The two slopes differ by {slope_sum - slope_mean:.2f}, the factor $|M|$ between them. "
+    + ("The mean's norm falls as its noise averages out over more masked tokens (at initialisation the per-token "
+       "gradients point in many directions), so the sum grows more slowly than $|M|$ itself. " if slope_mean < 0 else "")
+    + f"Under the sum the NSP term's gradient is "
     f"{np.median(ratio_sum):.3f} of the MLM term's (median), under the means {np.median(ratio_mean):.3f}: the sum "
     f"divides NSP's weight by the masked tokens per pair.")
 
@@ -545,7 +547,7 @@ from nlpbook.pretrain.pair_eval import nsp_accuracy, pair_features
 held = corpus.held_out
 nsp_rows, nsp_result = [], {}
 for (name, s), (model, info) in bert.items():
-    r = nsp_accuracy(model, held, specials, n=NSP_PAIRS, seed=SEED, max_length=min(model.config.max_position_embeddings, 128))
+    r = nsp_accuracy(model, held, specials, n=NSP_PAIRS, seed=SEED)     # pairs as long as in pretraining
     nsp_result[name, s] = r
     lo, hi = wilson_interval(r.correct, r.n)
     nsp_rows.append({"model": name, "pretraining seed": s, "pairs": r.n, "accuracy": r.accuracy, "95% CI low": lo,
@@ -575,7 +577,7 @@ nsp_model = bert["MLM + NSP", PRETRAIN_SEEDS[0]][0]
 
 @torch.no_grad()
 def pooled_of(pairs):
-    bb = collate_pairs(pairs, specials, max_length=min(nsp_model.config.max_position_embeddings, 128), device=run.device)
+    bb = collate_pairs(pairs, specials, max_length=nsp_model.config.max_position_embeddings, device=run.device)
     return nsp_model.bert(bb["input_ids"], bb["attention_mask"], bb["token_type_ids"]).pooler_output, \
         bb["next_sentence_label"]
 
@@ -597,7 +599,7 @@ for name, loss_fn in {"ours (every pair)": lambda z, y: nsp_loss(z, y),
     with torch.no_grad():
         pred = head(x_test).argmax(-1)
     correct = int((pred == y_test).sum())
-    head_rows.append({"NSP loss": name, "final training loss": float(loss), "held-out accuracy": correct / len(y_test),
+    head_rows.append({"NSP loss": name, "final training loss": loss.item(), "held-out accuracy": correct / len(y_test),
                       "predicted NotNext": float((pred == NOT_NEXT).float().mean()),
                       "NotNext pairs right": float((pred[y_test == NOT_NEXT] == NOT_NEXT).float().mean())})
 assert head_rows[1]["predicted NotNext"] == 0.0, head_rows      # the buggy head never says NotNext
@@ -821,17 +823,18 @@ Markdown(
 # number of masked tokens per pair and scale the gradient with the batch). Every pair counts in the
 # NSP loss; sharing the MLM's `ignore_index` with it is a classic bug that drops a class. NSP was
 # meant to help pair tasks like QA and NLI, but RoBERTa and later models dropped it: with long
-# contiguous inputs it gave no gain, partly because its negatives are easy (another document means
-# another topic), so it teaches topic rather than coherence. ALBERT replaced it by sentence-order
-# prediction (the same two sentences, swapped), a harder task.
+# contiguous inputs removing it matched or slightly improved downstream scores. ALBERT's authors
+# argue that its negatives are too easy (another document usually means another topic), so it
+# teaches topic rather than coherence, and replaced it by sentence-order prediction (the same two
+# consecutive sentences, swapped half of the time), a harder task.
 #
 # **面试回答。** BERT 的预训练在 Masked LM 之外加了一个句子级任务 NSP：输入 `[CLS] A [SEP] B [SEP]`（A 的 segment
 # id 为 0，B 为 1），一半的 B 是 A 在同一文档中的真实下一句，另一半取自另一篇文档；在池化后的 `[CLS]` 向量上接一个线性层，
 # 预测 IsNext 或 NotNext。总损失是被遮挡词上交叉熵的平均加上句子对上交叉熵的平均（论文写成求和，实际都做了归一化；
 # 直接求和会让 MLM 的权重乘上每对的遮挡词数，并让梯度随 batch 和长度变大）。NSP 损失里每一对都要计入，
 # 与 MLM 共用 `ignore_index` 是会丢掉一整类的常见错误。NSP 本意是帮助 QA、NLI 等句对任务，但 RoBERTa 等后来的模型
-# 去掉了它：在长的连续文本输入下它没有收益，部分原因是负例太容易（另一篇文档往往就是另一个话题），学到的是话题而非连贯性；
-# ALBERT 改用句子顺序预测（SOP，同样两句交换顺序），任务更难。
+# 去掉了它：在长的连续文本输入下，去掉 NSP 的下游效果持平或略好。ALBERT 的作者认为它的负例太容易（另一篇文档往往就是
+# 另一个话题），学到的是话题而非连贯性，于是改用句子顺序预测（SOP：同样两句相邻的句子，一半交换顺序），任务更难。
 #
 # ## Exercises
 #
