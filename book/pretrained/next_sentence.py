@@ -59,11 +59,11 @@ MAX_LENGTH = run.profile.pick(smoke=32, book=64)             # tokens per pair, 
 GRAD_BATCHES = run.profile.pick(smoke=[4, 8], book=[4, 8, 16, 32, 64])        # gradient-scale demo: pairs
 GRAD_LENGTHS = run.profile.pick(smoke=[16, 32], book=[16, 32, 64])            # and tokens per pair
 GRAD_REPEATS = run.profile.pick(smoke=1, book=3)             # batches per (B, T) cell
-NSP_PAIRS = run.profile.pick(smoke=64, book=2000)            # held-out NSP pairs
+NSP_PAIRS = run.profile.pick(smoke=64, book=1000)            # held-out NSP pairs
 HEAD_STEPS = run.profile.pick(smoke=20, book=300)            # the ignore_index demo: steps of a fresh NSP head
 PRETRAIN_SEEDS = run.profile.pick(smoke=[SEED], book=[SEED], full=[SEED, SEED + 1, SEED + 2])
 TASK_SEEDS = run.profile.pick(smoke=[SEED], book=[SEED, SEED + 1, SEED + 2])  # downstream seeds
-MAX_WORDS = 30                                               # verses of at most 30 words on both sides
+MAX_WORDS = 20                                               # verses of at most 20 words on both sides
 TRAIN_VERSES = run.profile.pick(smoke=12, book=300)          # KJV verses per split; 3 pairs each
 VALID_VERSES = run.profile.pick(smoke=8, book=100)
 TEST_VERSES = run.profile.pick(smoke=8, book=200)
@@ -469,8 +469,9 @@ slope_sum = np.polyfit(np.log(M_arr), np.log([r["sum"] for r in grad_rows]), 1)[
 slope_mean = np.polyfit(np.log(M_arr), np.log([r["mean"] for r in grad_rows]), 1)[0]
 ratio_sum = np.array([r["NSP/MLM (sum)"] for r in grad_rows])
 ratio_mean = np.array([r["NSP/MLM (mean)"] for r in grad_rows])
-# the sum's gradient grows with |M|, the mean's does not; the sum shrinks the NSP term's weight by |M| / N
-assert slope_sum > 0.5 and slope_mean < slope_sum - 0.4, (slope_sum, slope_mean)
+# the sum's gradient grows with |M| (at least as sqrt(|M|) would for pure noise, less a margin for few batches),
+# the mean's does not; their ratio is |M| (slope 1 apart); the sum shrinks the NSP term's weight by |M| / N
+assert slope_sum > 0.3 and slope_mean < 0.2 and 0.8 < slope_sum - slope_mean < 1.2, (slope_sum, slope_mean)
 assert np.allclose(ratio_mean / ratio_sum, [r["|M|"] / r["N"] for r in grad_rows])
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
@@ -522,19 +523,33 @@ bert = {(name, s): pretrained_lm("bert", run.profile, seed=s, device=run.device,
 for (name, s), (model, info) in bert.items():
     assert isinstance(model, BertForPreTraining) and not model.training
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
 for (name, s), (model, info) in bert.items():
     h = info["history"]
     style = "-" if VARIANTS[name] else "--"
-    axes[0].plot([e["step"] for e in h], [e["held_out_loss"] for e in h], style, label=f"{name}, seed {s}")
-    axes[1].plot([e["step"] for e in h], [e["held_out_accuracy"] for e in h], style, label=f"{name}, seed {s}")
-axes[0].set(xlabel="optimizer step", ylabel="held-out MLM loss (nats / masked token)", title="Masked LM, held out")
-axes[1].set(xlabel="optimizer step", ylabel="held-out MLM accuracy", title="Masked LM accuracy, held out")
+    steps = [e["step"] for e in h]
+    axes[0].plot(steps, [e["held_out_loss"] for e in h], style, label=f"{name}, seed {s}")
+    axes[1].plot(steps, [e["held_out_accuracy"] for e in h], style, label=f"{name}, seed {s}")
+    if all("held_out_nsp_accuracy" in e for e in h):
+        axes[2].plot(steps, [e["held_out_nsp_accuracy"] for e in h], style, label=f"{name}, seed {s}")
+axes[2].axhline(0.5, color="grey", ls=":", lw=1, label="chance")
+axes[0].set(xlabel="optimizer step", ylabel="nats per masked token", title="Held-out MLM loss")
+axes[1].set(xlabel="optimizer step", ylabel="accuracy at masked positions", title="Held-out MLM accuracy")
+axes[2].set(xlabel="optimizer step", ylabel="accuracy (masked inputs)", title="Held-out NSP accuracy")
 for ax in axes:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
 plt.tight_layout()
 plt.show()
+
+# %% tags=["remove-input"]
+final = {key: info["history"][-1] for key, (_, info) in bert.items()}
+Markdown(
+    "After pretraining, held-out MLM loss: "
+    + ", ".join(f"{name} {final[name, s]['held_out_loss']:.3f} (accuracy {final[name, s]['held_out_accuracy']:.1%})"
+                for s in PRETRAIN_SEEDS for name in VARIANTS)
+    + ". Pretraining took " + ", ".join(f"{info['seconds']:.0f} s" for _, info in bert.values())
+    + " (a model loaded from the cache reports the time of its training run).")
 
 # %% [markdown]
 # ### NSP on held-out pairs
