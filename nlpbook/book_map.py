@@ -63,7 +63,7 @@ PARTS: tuple[Part, ...] = (
         Chapter("book/transformer/output_softmax", "From decoder states to words", "Encoder-decoder过程", written=True),
     )),
     Part("Part V: Pretrained language models", "book/part5", (
-        Chapter("book/pretrained/elmo_gpt_bert", "ELMo, GPT and BERT", "预训练语言模型"),
+        Chapter("book/pretrained/elmo_gpt_bert", "ELMo, GPT and BERT", "预训练语言模型", written=True),
         Chapter("book/pretrained/bert_size", "BERT's sizes, counted", "bert的内部结构", written=True),
         Chapter("book/pretrained/masked_lm", "The masked language model", "Masked Language Model"),
         Chapter("book/pretrained/next_sentence", "Next-sentence prediction and BERT's losses", "Next Sentence Prediction / 损失函数", written=True),

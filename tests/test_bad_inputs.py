@@ -64,6 +64,11 @@ from nlpbook.pretrain.losses import mlm_loss, nsp_loss, pretraining_loss
 from nlpbook.pretrain.masking import mask_tokens
 from nlpbook.pretrain.pairs import encode_pair, sample_pairs, truncate_seq_pair
 from nlpbook.pretrain.pair_eval import nsp_accuracy, nsp_logits, pair_features
+from nlpbook.pretrain.elmo import ELMo, ELMoConfig, ScalarMix, bidirectional_lm_loss, reverse_padded
+from nlpbook.pretrain.gpt import GPT, GPTConfig, causal_lm_loss
+from nlpbook.pretrain.vocab import train_wordpiece_vocab
+from nlpbook.pretrain.zoo import (ZooClassifier, pooled_features, pretrained_lm, token_states, unmasked_ids,
+                                  zoo_corpus)
 from nlpbook.rnn.gradient_flow import (rnn_jacobian_products, set_carry_gate_bias, set_recurrent_spectral_radius,
                                        state_gradient_norms)
 from nlpbook.rnn.gru import GRU, gru_cell, gru_parameter_count, seed_gru_cell, seed_state_dict_from_pytorch
@@ -1203,6 +1208,94 @@ def _pretrain_apis(tmp_root):
     apis.append(Api("close_distributed", close_distributed, lambda: {"info": info}, values={"info": [None, "gloo"]}))
     apis.append(Api("all_reduce_sum", all_reduce_sum, lambda: {"values": [1.0, 2.0], "info": info},
                     values={"values": [None, 1.0, ["a"]], "info": [None]}))
+    # the zoo (nlpbook.pretrain.gpt, elmo, vocab, zoo)
+    apis.append(Api("GPTConfig()", GPTConfig, lambda: {"vocab_size": V, "d_model": 8, "num_heads": 2},
+                    scalars={"vocab_size": POS_INT, "d_model": POS_INT + [7], "num_layers": POS_INT,
+                             "num_heads": POS_INT, "max_length": POS_INT, "dropout": [-0.1, 1.0, NAN]},
+                    also={"d_model": ["num_heads"], "num_heads": ["d_model"]}))
+    gpt = GPT(GPTConfig(V, d_model=8, num_layers=1, num_heads=2, dim_feedforward=16, max_length=8)).eval()
+    apis.append(Api("GPT()", GPT, lambda: {"config": GPTConfig(V, d_model=8, num_heads=2)},
+                    values={"config": [None, {"vocab_size": V}], "fast": ["yes"]}))
+    apis.append(Api("GPT.forward", lambda **k: gpt(**k), lambda: {"input_ids": ids(), "attention_mask": mask()},
+                    tensors={"input_ids": ["rank+", "rank-", "empty1", "float", "neg", "big", "list"],
+                             "attention_mask": ["grow0", "grow1", "intmask", "norow", "list"]},
+                    values={"input_ids": [("T > max_length", lambda: torch.full((1, 9), 5))],
+                            "attention_mask": [("left padding", lambda: torch.flip(mask(), [1]))]}, vocab=V))
+    lm_logits = lambda: _f(2, 6, V)  # noqa: E731
+    apis.append(Api("causal_lm_loss", causal_lm_loss,
+                    lambda: {"logits": lm_logits(), "input_ids": ids(), "attention_mask": mask()},
+                    tensors={"logits": ["rank-", "grow0", "grow1", "int", "list"],
+                             "input_ids": ["grow0", "grow1", "float", "neg", "big", "list"],
+                             "attention_mask": ["grow1", "intmask", "list"]},
+                    values={"reduction": ["none", None]}, vocab=V, also={"input_ids": ["logits"]}))
+    apis.append(Api("bidirectional_lm_loss", bidirectional_lm_loss,
+                    lambda: {"forward_logits": lm_logits(), "backward_logits": lm_logits(), "input_ids": ids(),
+                             "attention_mask": mask()},
+                    tensors={"forward_logits": ["rank-", "grow1", "int", "list"],
+                             "backward_logits": ["rank-", "grow1", "grow-1", "int", "list"],
+                             "input_ids": ["grow1", "float", "big", "list"], "attention_mask": ["grow1", "list"]},
+                    values={"reduction": ["none"]}, vocab=V, also={"input_ids": ["forward_logits"]}))
+    apis.append(Api("ELMoConfig()", ELMoConfig, lambda: {"vocab_size": V, "d_model": 8},
+                    scalars={"vocab_size": POS_INT, "d_model": POS_INT, "num_layers": POS_INT,
+                             "dropout": [-0.1, 1.0, NAN]}))
+    elmo = ELMo(ELMoConfig(V, d_model=8, num_layers=2)).eval()
+    apis.append(Api("ELMo()", ELMo, lambda: {"config": ELMoConfig(V, d_model=8)},
+                    values={"config": [None, GPTConfig(V, d_model=8, num_heads=2)], "fast": [0]}))
+    apis.append(Api("ELMo.forward", lambda **k: elmo(**k), lambda: {"input_ids": ids(), "attention_mask": mask()},
+                    tensors={"input_ids": ["rank+", "rank-", "empty1", "float", "neg", "big", "list"],
+                             "attention_mask": ["grow0", "grow1", "intmask", "norow", "list"]},
+                    values={"attention_mask": [("left padding", lambda: torch.flip(mask(), [1]))]}, vocab=V))
+    apis.append(Api("ScalarMix()", ScalarMix, lambda: {"num_layers": 3}, scalars={"num_layers": POS_INT}))
+    apis.append(Api("ScalarMix.forward", lambda **k: elmo.mix(**k), lambda: {"layers": [_f(2, 3, 4)] * 3},
+                    values={"layers": [None, [_f(2, 3, 4)] * 2, _f(3, 2, 3, 4)]}))
+    apis.append(Api("reverse_padded", reverse_padded, lambda: {"x": _f(2, 5, 3), "lengths": torch.tensor([5, 3])},
+                    tensors={"x": ["rank-", "list"], "lengths": ["grow0", "float", "list"]},
+                    values={"lengths": [("a length > T", lambda: torch.tensor([6, 3])),
+                                        ("a negative length", lambda: torch.tensor([-1, 3]))]},
+                    also={"x": ["lengths"]}))
+    apis.append(Api("train_wordpiece_vocab", train_wordpiece_vocab,
+                    lambda: {"sentences": ["the cat sat", "the dog sat"] * 3, "vocab_size": 40},
+                    scalars={"vocab_size": POS_INT + [5], "min_frequency": POS_INT},
+                    values={"sentences": [[], "the cat", [1, 2]]}))
+    apis.append(Api("zoo_corpus", zoo_corpus, lambda: {"profile": "smoke"}, values={"profile": ["huge", None, 3]}))
+    zoo_gpt, zoo_info = pretrained_lm("gpt", "smoke")
+    zoo_bert, _ = pretrained_lm("bert", "smoke")
+    apis.append(Api("pretrained_lm", pretrained_lm, lambda: {"kind": "gpt", "profile": "smoke"},
+                    scalars={"seed": [-1, 0.5, "0"], "step": [0, -1, 1.5, zoo_info["snapshot_steps"][0] + 1]},
+                    values={"kind": ["xlnet", None], "profile": ["huge", None], "device": [3, "tpu"],
+                            "nsp": [("nsp for gpt", lambda: False)],
+                            "mask_share": [("mask_share for gpt", lambda: 1.0)]}))
+    apis.append(Api("pretrained_lm (bert)", pretrained_lm, lambda: {"kind": "bert", "profile": "smoke"},
+                    scalars={"mask_share": SHARE, "random_share": SHARE}, values={"nsp": ["no", 0]}))
+    zoo_ids = lambda: torch.tensor([[2, 7, 8, 3], [2, 9, 3, 0]])  # noqa: E731
+    zoo_mask = lambda: zoo_ids() != 0  # noqa: E731
+    zoo_vocab = zoo_gpt.config.vocab_size
+    apis.append(Api("token_states", token_states,
+                    lambda: {"model": zoo_gpt, "kind": "gpt", "ids": zoo_ids(), "attention_mask": zoo_mask()},
+                    tensors={"ids": ["rank+", "rank-", "float", "neg", "big", "list"],
+                             "attention_mask": ["grow0", "grow1", "intmask", "norow", "list"]},
+                    values={"kind": ["bert", "lstm"], "model": [None, zoo_bert],
+                            "token_type_ids": [("segments for gpt", lambda: torch.zeros(2, 4, dtype=torch.long))],
+                            "attention_mask": [("left padding", lambda: torch.flip(zoo_mask(), [1]))]},
+                    vocab=zoo_vocab, also={"kind": ["model"]}))
+    apis.append(Api("token_states (bert)", token_states,
+                    lambda: {"model": zoo_bert, "kind": "bert", "ids": zoo_ids(), "attention_mask": zoo_mask(),
+                             "token_type_ids": torch.zeros(2, 4, dtype=torch.long)},
+                    tensors={"token_type_ids": ["grow1", "neg", "big", "float", "list"]}, vocab=2))
+    apis.append(Api("unmasked_ids", unmasked_ids,
+                    lambda: {"batch": {"input_ids": zoo_ids(), "labels": torch.full((2, 4), -100)}},
+                    values={"batch": [None, {"input_ids": zoo_ids()},
+                                      {"input_ids": zoo_ids(), "labels": torch.zeros(2, 5, dtype=torch.long)},
+                                      {"input_ids": zoo_ids().float(), "labels": torch.zeros(2, 4)}]},
+                    also={"batch": ["batch['input_ids']", "batch['labels']"]}))
+    apis.append(Api("pooled_features", pooled_features,
+                    lambda: {"model": zoo_gpt, "kind": "gpt", "id_lists": [[2, 7, 3], [2, 8, 9, 3]]},
+                    scalars={"batch_size": POS_INT, "pad_id": [-1, 1.5]},
+                    values={"model": [None, zoo_bert], "kind": ["elmo", "x"], "id_lists": [[], [[]], "ab"]},
+                    also={"kind": ["model"], "id_lists": ["id_lists[0]"]}))
+    apis.append(Api("ZooClassifier()", ZooClassifier, lambda: {"model": zoo_gpt, "kind": "gpt"},
+                    scalars={"num_classes": [1, 0, 2.5], "dropout": [-0.1, 1.0]},
+                    values={"model": [None, zoo_bert], "kind": ["x"]}, also={"kind": ["model"]}))
     return apis
 
 

@@ -13,7 +13,12 @@ Labels use ``-100`` (:data:`~nlpbook.pretrain.masking.IGNORE_INDEX`) wherever no
 * :mod:`~nlpbook.pretrain.batching` — pairs -> padded ``(B, T)`` batches with MLM and NSP labels;
 * :mod:`~nlpbook.pretrain.checkpoint` — resumable training state: safetensors + JSON, atomic;
 * :mod:`~nlpbook.pretrain.loop` — the training loop: DistributedDataParallel, gradient accumulation;
-* :mod:`~nlpbook.pretrain.run` — ``torchrun --nproc_per_node=N -m nlpbook.pretrain.run``.
+* :mod:`~nlpbook.pretrain.run` — ``torchrun --nproc_per_node=N -m nlpbook.pretrain.run``;
+* :mod:`~nlpbook.pretrain.gpt` — a GPT: Part IV's decoder layers without cross-attention, tied softmax;
+* :mod:`~nlpbook.pretrain.elmo` — an ELMo: forward and backward LSTM LMs and the scalar mix of their layers;
+* :mod:`~nlpbook.pretrain.vocab` — a small WordPiece vocabulary trained on the pretraining documents;
+* :mod:`~nlpbook.pretrain.zoo` — BERT, GPT and ELMo pretrained on the same tokens, once, from the checkpoint cache.
 
-This package imports :mod:`nlpbook.bert`, :mod:`nlpbook.data` and nlpbook's core, nothing above them.
+This package imports :mod:`nlpbook.bert`, :mod:`nlpbook.transformer`, :mod:`nlpbook.rnn`, :mod:`nlpbook.data`
+and nlpbook's core, nothing above them.
 """

@@ -95,19 +95,25 @@ def collate_pairs(pairs: Sequence[SentencePair], specials: SpecialIds, *, max_le
 
 def pretraining_batch(pairs: Sequence[SentencePair], specials: SpecialIds, *, max_length: int,
                       generator: torch.Generator | None = None, rng: random.Random | None = None,
-                      pad_to: int | None = None, rate: float = 0.15, device=None) -> dict:
+                      pad_to: int | None = None, rate: float = 0.15, mask_share: float = 0.8,
+                      random_share: float = 0.1, device=None) -> dict:
     """:func:`collate_pairs`, then :func:`~nlpbook.pretrain.masking.mask_tokens`: adds ``labels`` ``(B, T)``.
 
     ``generator`` (a CPU ``torch.Generator``) draws the masks; the batch is built on the CPU and
     moved to ``device`` at the end, so the same seed gives the same batch on every device.
     """
     check_number("rate", rate, low=0, high=1, low_open=True)
+    check_number("mask_share", mask_share, low=0, high=1)
+    check_number("random_share", random_share, low=0, high=1)
+    if mask_share + random_share > 1 + 1e-12:
+        raise InputError(f"mask_share + random_share must be <= 1, got {mask_share} + {random_share}")
     if generator is not None:
         check_type("generator", generator, torch.Generator)
         if generator.device.type != "cpu":
             raise InputError(f"generator must be a CPU generator (the batch is masked on the CPU), got {generator.device}")
     batch = collate_pairs(pairs, specials, max_length=max_length, pad_to=pad_to, rng=rng)
     masked = mask_tokens(batch["input_ids"], batch["attention_mask"], vocab_size=specials.vocab_size,
-                         mask_id=specials.mask_id, special_ids=specials.never_chosen, rate=rate, generator=generator)
+                         mask_id=specials.mask_id, special_ids=specials.never_chosen, rate=rate,
+                         mask_share=mask_share, random_share=random_share, generator=generator)
     batch["input_ids"], batch["labels"] = masked.input_ids, masked.labels
     return {k: v.to(device) for k, v in batch.items()}

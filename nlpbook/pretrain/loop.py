@@ -61,7 +61,7 @@ __all__ = ["PretrainConfig", "PretrainResult", "global_batch", "micro_batches", 
 
 #: The fields a resumed run may change: logging, checkpoints, and how the same global batch is split
 #: (micro-batch size and accumulation, e.g. to resume on another number of GPUs; the global batch must match).
-_FREE = ("log_every", "checkpoint_every", "micro_batch", "accumulation")
+_FREE = ("log_every", "checkpoint_every", "micro_batch", "accumulation", "eval_every")
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,10 @@ class PretrainConfig:
     seed: int = 0
     checkpoint_every: int = 0         # 0: only at the end
     log_every: int = 50
+    mask_share: float = 0.8           # of the chosen tokens: -> [MASK]
+    random_share: float = 0.1         # -> a random token (the rest stays unchanged)
+    nsp_weight: float = 1.0           # the NSP loss's weight in the joint loss (0: MLM only)
+    eval_every: int = 0               # held-out evaluation every this many steps and at the end (0: none)
 
     def __post_init__(self):
         for name in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "micro_batch",
@@ -99,6 +103,12 @@ class PretrainConfig:
         check_number("weight_decay", self.weight_decay, low=0)
         check_number("clip", self.clip, low=0)
         check_number("rate", self.rate, low=0, high=1, low_open=True)
+        check_number("mask_share", self.mask_share, low=0, high=1)
+        check_number("random_share", self.random_share, low=0, high=1)
+        if self.mask_share + self.random_share > 1 + 1e-12:
+            raise InputError(f"mask_share + random_share must be <= 1, got {self.mask_share} + {self.random_share}")
+        check_number("nsp_weight", self.nsp_weight, low=0)
+        check_number("eval_every", self.eval_every, low=0, integer=True)
         if self.hidden_size % self.num_attention_heads:
             raise InputError(f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads "
                              f"({self.num_attention_heads})")
@@ -118,8 +128,13 @@ def _seed(seed: int, step: int, salt: int) -> int:
 
 
 def global_batch(documents: Sequence[Sequence[Sequence[int]]], specials: SpecialIds, step: int, size: int, *,
-                 seed: int, max_length: int, rate: float = 0.15, check: bool = True) -> dict:
-    """The ``size`` pairs of step ``step``, masked and padded, on the CPU: a function of ``(seed, step, size)``."""
+                 seed: int, max_length: int, rate: float = 0.15, mask_share: float = 0.8, random_share: float = 0.1,
+                 check: bool = True) -> dict:
+    """The ``size`` pairs of step ``step``, masked and padded, on the CPU: a function of ``(seed, step, size)``.
+
+    The same ``(seed, step, size)`` gives the same pairs and the same chosen positions whatever
+    ``mask_share`` and ``random_share`` (they only decide what a chosen position becomes).
+    """
     if check:
         _check_documents(documents)
         check_type("specials", specials, SpecialIds)
@@ -128,10 +143,15 @@ def global_batch(documents: Sequence[Sequence[Sequence[int]]], specials: Special
         check_number("seed", seed, low=0, integer=True)
         check_number("max_length", max_length, low=5, integer=True, what="an int >= 5")
         check_number("rate", rate, low=0, high=1, low_open=True)
+        check_number("mask_share", mask_share, low=0, high=1)
+        check_number("random_share", random_share, low=0, high=1)
+        if mask_share + random_share > 1 + 1e-12:
+            raise InputError(f"mask_share + random_share must be <= 1, got {mask_share} + {random_share}")
     rng = random.Random(_seed(seed, step, 1))
     pairs = sample_pairs(documents, size, rng, check=False)
     generator = torch.Generator().manual_seed(_seed(seed, step, 2))
-    return pretraining_batch(pairs, specials, max_length=max_length, generator=generator, rng=rng, rate=rate)
+    return pretraining_batch(pairs, specials, max_length=max_length, generator=generator, rng=rng, rate=rate,
+                             mask_share=mask_share, random_share=random_share)
 
 
 def micro_batches(batch: dict, rank: int, world_size: int, config: PretrainConfig, device=None) -> list[dict]:
@@ -205,17 +225,28 @@ class PretrainResult:
     global_batch: int                            # G pairs per step
     history: list[dict] = field(default_factory=list)   # one entry per logged step (global means)
     resumed_from: int | None = None
+    evaluations: list[dict] = field(default_factory=list)   # one per held-out evaluation (config.eval_every)
+    snapshots: dict = field(default_factory=dict)           # step -> state dict (CPU copies), snapshot_steps
 
 
 def pretrain(config: PretrainConfig, documents: Sequence[Sequence[Sequence[int]]], specials: SpecialIds, *,
              checkpoint_dir: str | None = None, resume: bool = True, max_steps: int | None = None,
              device: str | torch.device = "auto", log: Callable[[str], None] | None = print, info: DistInfo | None = None,
-             extra: dict | None = None) -> PretrainResult:
+             extra: dict | None = None, held_out: Sequence[Sequence[Sequence[int]]] | None = None,
+             eval_batches: int = 4, eval_batch_size: int = 32, snapshot_steps: Sequence[int] = ()) -> PretrainResult:
     """Train ``config.steps`` steps (or stop after ``max_steps`` in all) on tokenized ``documents``.
 
     Run it in every process of a ``torchrun`` launch (or alone: one process). ``documents``: a
     list of documents, each a list of sentences of token ids (:func:`~nlpbook.pretrain.corpus.tokenize_documents`).
     ``extra`` (JSON-able, e.g. a data fingerprint) is stored in the checkpoints and must match on resume.
+
+    With ``held_out`` documents and ``config.eval_every > 0``, every ``eval_every`` steps and at
+    the end the main process appends to ``result.evaluations`` ``{"step", "tokens_seen",
+    "predictions_made", "train_loss", "train_nsp_loss", "held_out_loss", "held_out_accuracy",
+    "held_out_nsp_accuracy"}``: real input tokens and masked positions of the global batches so far,
+    the mean MLM loss of the steps since the last evaluation, and :func:`evaluate` on ``eval_batches``
+    fixed held-out batches masked like the training ones. ``snapshot_steps``: steps whose weights are
+    kept (CPU copies) in ``result.snapshots``.
     """
     check_type("config", config, PretrainConfig)
     _check_documents(documents)
@@ -228,6 +259,16 @@ def pretrain(config: PretrainConfig, documents: Sequence[Sequence[Sequence[int]]
         check_number("max_steps", max_steps, low=1, integer=True)
     extra = {} if extra is None else check_type("extra", extra, dict)
     _check_ids(documents, specials.vocab_size)
+    if held_out is not None:
+        _check_documents(held_out)
+        _check_ids(held_out, specials.vocab_size)
+    check_number("eval_batches", eval_batches, low=1, integer=True)
+    check_number("eval_batch_size", eval_batch_size, low=2, integer=True, what="an int >= 2 (IsNext and NotNext pairs)")
+    check_type("snapshot_steps", snapshot_steps, (list, tuple, set, frozenset), "a list of steps")
+    for s in snapshot_steps:
+        check_number("snapshot_steps", s, low=1, high=config.steps, integer=True,
+                     what=f"steps in 1..{config.steps} (config.steps)")
+    snapshot_steps = set(snapshot_steps)
     info = init_distributed(device) if info is None else check_type("info", info, DistInfo)
     W, rank, dev = info.world_size, info.rank, info.device
     G = config.micro_batch * config.accumulation * W
@@ -254,6 +295,9 @@ def pretrain(config: PretrainConfig, documents: Sequence[Sequence[Sequence[int]]
     net = ddp if ddp is not None else model
     end = config.steps if max_steps is None else min(config.steps, max_steps)
     history: list[dict] = []
+    evaluations: list[dict] = []
+    snapshots: dict = {}
+    seen = {"tokens": 0, "predictions": 0, "loss": 0.0, "nsp": 0.0, "steps": 0}
     if log is not None and info.is_main:
         log(f"pretrain: {W} process(es) on {dev} ({info.backend or 'no group'}), global batch {G} pairs = "
             f"{config.micro_batch} x {config.accumulation} accumulation x {W}, steps {start}..{end} of {config.steps}"
@@ -263,7 +307,8 @@ def pretrain(config: PretrainConfig, documents: Sequence[Sequence[Sequence[int]]
 
     def build(s: int) -> dict:
         return global_batch(documents, specials, s, G, seed=config.seed, max_length=config.max_length,
-                            rate=config.rate, check=False)
+                            rate=config.rate, mask_share=config.mask_share, random_share=config.random_share,
+                            check=False)
     # the next step's batch is built in a background thread while this step trains (it uses only its
     # own seeded generators, so the batches are the same as built in turn)
     prefetch = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlpbook-batches")
@@ -283,7 +328,7 @@ def pretrain(config: PretrainConfig, documents: Sequence[Sequence[Sequence[int]]
                 with (contextlib.nullcontext() if sync else ddp.no_sync()):
                     out = net(mb["input_ids"], mb["attention_mask"], mb["token_type_ids"], mb["labels"],
                               mb["next_sentence_label"], reduction="sum", check=False)
-                    loss = (out.mlm_loss / max(n_masked, 1) + out.nsp_loss / G) * W
+                    loss = (out.mlm_loss / max(n_masked, 1) + config.nsp_weight * out.nsp_loss / G) * W
                     loss.backward()
                 sums += torch.stack([out.mlm_loss.detach(), out.nsp_loss.detach()]).double()
             if config.clip > 0:
@@ -291,6 +336,29 @@ def pretrain(config: PretrainConfig, documents: Sequence[Sequence[Sequence[int]]
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             done = step + 1
+            if held_out is not None and config.eval_every:
+                seen["tokens"] += int(batch["attention_mask"].sum())
+                seen["predictions"] += n_masked
+                step_sums = all_reduce_sum(sums.tolist(), info) if W > 1 else sums.tolist()
+                seen["loss"] += step_sums[0] / max(n_masked, 1)
+                seen["nsp"] += step_sums[1] / G
+                seen["steps"] += 1
+                if info.is_main and (done % config.eval_every == 0 or done == end):
+                    scores = evaluate(model, held_out, specials, max_length=config.max_length, batches=eval_batches,
+                                      batch_size=eval_batch_size, mask_share=config.mask_share,
+                                      random_share=config.random_share, rate=config.rate)
+                    model.train()
+                    evaluations.append({"step": done, "tokens_seen": seen["tokens"],
+                                        "predictions_made": seen["predictions"],
+                                        "train_loss": seen["loss"] / seen["steps"],
+                                        "train_nsp_loss": seen["nsp"] / seen["steps"],
+                                        "held_out_loss": scores["mlm_loss"], "held_out_accuracy": scores["mlm_accuracy"],
+                                        "held_out_nsp_loss": scores["nsp_loss"],
+                                        "held_out_nsp_accuracy": scores["nsp_accuracy"]})
+                    seen["loss"] = seen["nsp"] = 0.0
+                    seen["steps"] = 0
+            if done in snapshot_steps and info.is_main:
+                snapshots[done] = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
             if done % config.log_every == 0 or done == end:
                 mlm_sum, nsp_sum = all_reduce_sum(sums.tolist(), info)
                 elapsed = time.perf_counter() - t0
@@ -310,13 +378,18 @@ def pretrain(config: PretrainConfig, documents: Sequence[Sequence[Sequence[int]]
                     dist.barrier()
     finally:
         prefetch.shutdown(wait=True, cancel_futures=True)
-    return PretrainResult(model, end if end > start else start, G, history, resumed)
+    return PretrainResult(model, end if end > start else start, G, history, resumed, evaluations, snapshots)
 
 
 @torch.no_grad()
 def evaluate(model: BertForPreTraining, documents: Sequence[Sequence[Sequence[int]]], specials: SpecialIds, *,
-             max_length: int = 128, batches: int = 4, batch_size: int = 32, seed: int = 12345) -> dict:
-    """Held-out MLM loss and accuracy (at the chosen positions) and NSP loss and accuracy, on fixed pairs."""
+             max_length: int = 128, batches: int = 4, batch_size: int = 32, seed: int = 12345, rate: float = 0.15,
+             mask_share: float = 0.8, random_share: float = 0.1) -> dict:
+    """Held-out MLM loss and accuracy (at the chosen positions) and NSP loss and accuracy, on fixed pairs.
+
+    The pairs and chosen positions depend on ``seed`` (and ``rate``) only; ``mask_share`` and
+    ``random_share`` say what the chosen positions become, as in training.
+    """
     check_type("model", model, BertForPreTraining)
     _check_documents(documents)
     check_type("specials", specials, SpecialIds)
@@ -327,6 +400,11 @@ def evaluate(model: BertForPreTraining, documents: Sequence[Sequence[Sequence[in
     check_number("batches", batches, low=1, integer=True)
     check_number("batch_size", batch_size, low=2, integer=True, what="an int >= 2 (IsNext and NotNext pairs)")
     check_number("seed", seed, low=0, integer=True)
+    check_number("rate", rate, low=0, high=1, low_open=True)
+    check_number("mask_share", mask_share, low=0, high=1)
+    check_number("random_share", random_share, low=0, high=1)
+    if mask_share + random_share > 1 + 1e-12:
+        raise InputError(f"mask_share + random_share must be <= 1, got {mask_share} + {random_share}")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -334,7 +412,8 @@ def evaluate(model: BertForPreTraining, documents: Sequence[Sequence[Sequence[in
     n_masked = n_correct = n_pairs = n_next = 0
     for i in range(batches):
         batch = {k: v.to(device) for k, v in
-                 global_batch(documents, specials, i, batch_size, seed=seed, max_length=max_length, check=False).items()}
+                 global_batch(documents, specials, i, batch_size, seed=seed, max_length=max_length, rate=rate,
+                              mask_share=mask_share, random_share=random_share, check=False).items()}
         out = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"], batch["labels"],
                     batch["next_sentence_label"], reduction="sum", check=False)
         targets = batch["labels"][batch["labels"] != IGNORE_INDEX]

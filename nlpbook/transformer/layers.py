@@ -123,15 +123,22 @@ class EncoderLayer(_Layer):
 
 
 class DecoderLayer(_Layer):
-    """Causal self-attention, cross-attention over ``memory``, FFN; residuals and LayerNorms."""
+    """Causal self-attention, cross-attention over ``memory``, FFN; residuals and LayerNorms.
+
+    ``cross_attention=False`` builds the layer without its middle sublayer (no ``multihead_attn``,
+    ``norm3`` or ``dropout3``; the FFN's LayerNorm and dropout are then ``norm2`` and ``dropout2``):
+    a decoder-only block, GPT's (:mod:`nlpbook.pretrain.gpt`); call it with ``memory=None``.
+    """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation: str = "relu", layer_norm_eps: float = 1e-5, norm_first: bool = False,
-                 bias: bool = True, *, fast: bool = True):
+                 bias: bool = True, *, fast: bool = True, cross_attention: bool = True):
+        check_type("cross_attention", cross_attention, bool)
         super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, norm_first, bias, fast,
-                         cross=True)
+                         cross=cross_attention)
+        self.cross_attention = cross_attention
 
-    def forward(self, tgt: torch.Tensor, memory: torch.Tensor, tgt_mask: torch.Tensor | None = None,
+    def forward(self, tgt: torch.Tensor, memory: torch.Tensor | None, tgt_mask: torch.Tensor | None = None,
                 memory_mask: torch.Tensor | None = None, tgt_key_padding_mask: torch.Tensor | None = None,
                 memory_key_padding_mask: torch.Tensor | None = None, tgt_is_causal: bool = False,
                 memory_is_causal: bool = False, *, cache: LayerCache | None = None,
@@ -151,9 +158,17 @@ class DecoderLayer(_Layer):
             self.check_inputs(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask,
                               tgt_is_causal, memory_is_causal, cache)
         self_mask = combine_masks(tgt[:, None], tgt[:, None], tgt_mask, tgt_key_padding_mask, False)
+        x, w = tgt, ({} if need_weights else None)
+        if not self.cross_attention:                     # decoder-only: self-attention and FFN
+            if self.norm_first:
+                x = x + self._self_attention(self.norm1(x, check=False), self_mask, tgt_is_causal, cache, w)
+                x = x + self.dropout2(self.feed_forward(self.norm2(x, check=False)))
+            else:
+                x = self.norm1(x + self._self_attention(x, self_mask, tgt_is_causal, cache, w), check=False)
+                x = self.norm2(x + self.dropout2(self.feed_forward(x)), check=False)
+            return (x, w) if need_weights else x
         cross_mask = combine_masks(tgt[:, None], memory[:, None], memory_mask, memory_key_padding_mask,
                                    memory_is_causal)
-        x, w = tgt, ({} if need_weights else None)
         if self.norm_first:
             x = x + self._self_attention(self.norm1(x, check=False), self_mask, tgt_is_causal, cache, w)
             x = x + self._cross_attention(self.norm2(x, check=False), memory, cross_mask, cache, w)
@@ -194,7 +209,12 @@ class DecoderLayer(_Layer):
         """Shapes, dtypes, devices of the tokens, the masks (no empty row), the cache."""
         dims: dict = {}
         self._check_tokens("tgt", tgt, dims)
-        self._check_tokens("memory", memory, dims)
+        if not self.cross_attention:
+            if memory is not None or memory_mask is not None or memory_key_padding_mask is not None or memory_is_causal:
+                raise InputError("memory (and memory_mask, memory_key_padding_mask, memory_is_causal) must be None: "
+                                 "this DecoderLayer was built with cross_attention=False")
+        else:
+            self._check_tokens("memory", memory, dims)
         check_type("tgt_is_causal", tgt_is_causal, bool)
         if cache is not None:
             check_type("cache", cache, LayerCache)
@@ -207,5 +227,6 @@ class DecoderLayer(_Layer):
         else:
             check_attention_masks(tgt, tgt, tgt_mask, tgt_key_padding_mask, tgt_is_causal,
                                   names=("tgt_mask", "tgt_key_padding_mask", "tgt_is_causal"))
-        check_attention_masks(tgt, memory, memory_mask, memory_key_padding_mask, memory_is_causal,
-                              names=("memory_mask", "memory_key_padding_mask", "memory_is_causal"))
+        if self.cross_attention:
+            check_attention_masks(tgt, memory, memory_mask, memory_key_padding_mask, memory_is_causal,
+                                  names=("memory_mask", "memory_key_padding_mask", "memory_is_causal"))
