@@ -338,9 +338,9 @@ tiny = dict(vocab_size=specials.vocab_size, hidden_size=32, num_hidden_layers=2,
             attention_probs_dropout_prob=0.0)
 torch.manual_seed(SEED)
 theirs = transformers.BertForPreTraining(transformers.BertConfig(**tiny, hidden_act="gelu",
-                                                                 attn_implementation="eager")).eval()
-ours = load_pretraining_state_dict(BertForPreTraining(BertConfig(**tiny)).eval(), theirs.state_dict())
-b = global_batch(docs, specials, 1, BATCH, seed=SEED, max_length=MAX_LENGTH)
+                                                                 attn_implementation="eager")).to(run.device).eval()
+ours = load_pretraining_state_dict(BertForPreTraining(BertConfig(**tiny)).to(run.device).eval(), theirs.state_dict())
+b = {k: v.to(run.device) for k, v in global_batch(docs, specials, 1, BATCH, seed=SEED, max_length=MAX_LENGTH).items()}
 with torch.no_grad():
     ref = theirs(input_ids=b["input_ids"], attention_mask=b["attention_mask"].long(), token_type_ids=b["token_type_ids"],
                  labels=b["labels"], next_sentence_label=b["next_sentence_label"])
@@ -440,7 +440,7 @@ display(nlpbook.table(loss_rows, formats={"value": "{:.4f}", "largest |gradient|
 # the NSP term in each.
 
 # %%
-grad_model = BertForPreTraining(BertConfig(**(tiny | {"max_position_embeddings": max(GRAD_LENGTHS)}))).train()
+grad_model = BertForPreTraining(BertConfig(**(tiny | {"max_position_embeddings": max(GRAD_LENGTHS)}))).to(run.device).train()
 params = [p for p in grad_model.parameters() if p.requires_grad]
 
 
@@ -455,7 +455,7 @@ torch.manual_seed(SEED)
 for T in GRAD_LENGTHS:
     for N in GRAD_BATCHES:
         for r in range(GRAD_REPEATS):
-            gb = global_batch(docs, specials, 100 + r, N, seed=SEED, max_length=T)
+            gb = {k: v.to(run.device) for k, v in global_batch(docs, specials, 100 + r, N, seed=SEED, max_length=T).items()}
             out = grad_model(gb["input_ids"], gb["attention_mask"], gb["token_type_ids"], gb["labels"],
                              gb["next_sentence_label"], reduction="sum")
             m = int((gb["labels"] != IGNORE_INDEX).sum())
