@@ -809,9 +809,9 @@ mlm_gap = final["MLM + NSP", s0]["held_out_loss"] - final["MLM only", s0]["held_
 def verdict(method):
     mean, lo, hi = diffs[method, s0]
     if lo > 0:
-        return f"NSP better by {mean:+.1%} (95% interval {lo:+.1%} to {hi:+.1%})"
+        return f"NSP ahead by {100 * mean:.1f} points (95% interval {lo:+.1%} to {hi:+.1%})"
     if hi < 0:
-        return f"NSP worse by {mean:+.1%} ({lo:+.1%} to {hi:+.1%})"
+        return f"NSP behind by {-100 * mean:.1f} points ({lo:+.1%} to {hi:+.1%})"
     return f"no resolvable difference ({mean:+.1%}, {lo:+.1%} to {hi:+.1%})"
 
 
@@ -831,7 +831,7 @@ else:
                     f"there all along (its gradient {np.median(ratio_mean):.3f} of the MLM term's at initialisation) and "
                     f"left the MLM almost untouched: the final held-out MLM losses differ by {mlm_gap:+.3f} nats. NSP is "
                     f"the slow task here: deciding whether B continues A needs sentence representations that an encoder "
-                    f"this small has not yet built after {steps} steps. ")
+                    f"this small has not yet built after {steps} steps (a reading, not a measurement). ")
 Markdown(
     f"**The pairs.** Half of BERT's pairs are a sentence and its successor, half a sentence and one of *another* "
     f"document, never the true successor; the seed's \"at random from the corpus\" would mislabel "
@@ -854,8 +854,9 @@ Markdown(
        if helped else (f"NSP was behind with {', '.join(hurt)}. " if hurt else ""))
     + (f"But no encoder of this run solves the task: no method's accuracy on all test pairs is above 2/3 (always "
        f"answering \"different\") by its interval, the random-weights BERT included (best "
-       f"{np.mean(acc['random weights', s0, best['random weights'], 'all']):.1%}), so these differences are noise "
-       f"around a floor. A BERT this small after {steps} steps has not learnt representations that tell a paraphrase "
+       f"{np.mean(acc['random weights', s0, best['random weights'], 'all']):.1%}), so these are small differences "
+       f"between encoders that all sit at the floor (and the paired interval treats the seeds' reuse of one test set "
+       f"as independent, so it is too narrow). A BERT this small after {steps} steps has not learnt representations that tell a paraphrase "
        f"from another verse; MiniLM, trained far longer, does (BERT's strengths, weaknesses and uses).\n\n"
        if not any(works[n, m] for n in VARIANTS for m in methods[1:]) else
        f"The best method was {best['MLM + NSP']} for the NSP model and {best['MLM only']} for the other; random weights "
