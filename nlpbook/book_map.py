@@ -66,7 +66,7 @@ PARTS: tuple[Part, ...] = (
         Chapter("book/pretrained/elmo_gpt_bert", "ELMo, GPT and BERT", "预训练语言模型", written=True),
         Chapter("book/pretrained/bert_size", "BERT's sizes, counted", "bert的内部结构", written=True),
         Chapter("book/pretrained/masked_lm", "The masked language model", "Masked Language Model", written=True),
-        Chapter("book/pretrained/next_sentence", "Next-sentence prediction and BERT's losses", "Next Sentence Prediction / 损失函数"),
+        Chapter("book/pretrained/next_sentence", "Next-sentence prediction and BERT's losses", "Next Sentence Prediction / 损失函数", written=True),
         Chapter("book/pretrained/gelu", "GELU", "激活函数", written=True),
         Chapter("book/pretrained/bert_inputs", "BERT's input embeddings", "输入", written=True),
         Chapter("book/pretrained/finetune_vs_features", "Fine-tuning vs feature extraction", "输出", written=True),

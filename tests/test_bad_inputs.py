@@ -64,6 +64,7 @@ from nlpbook.pretrain.losses import mlm_loss, nsp_loss, pretraining_loss
 from nlpbook.pretrain.masking import mask_tokens
 from nlpbook.pretrain.mlm_eval import accuracy_by_action, fill_mask, masked_batches
 from nlpbook.pretrain.pairs import encode_pair, sample_pairs, truncate_seq_pair
+from nlpbook.pretrain.pair_eval import nsp_accuracy, nsp_logits, pair_features
 from nlpbook.pretrain.elmo import ELMo, ELMoConfig, ScalarMix, bidirectional_lm_loss, reverse_padded
 from nlpbook.pretrain.gpt import GPT, GPTConfig, causal_lm_loss
 from nlpbook.pretrain.vocab import train_wordpiece_vocab
@@ -1525,6 +1526,36 @@ def _transformer_translation_apis():
     return apis
 
 
+def _pair_eval_apis():
+    """nlpbook.pretrain.pair_eval: the NSP head on held-out pairs, frozen pair features."""
+    apis = []
+    torch.manual_seed(0)
+    words = ("a", "b", "c", "d", ".")
+    wp = WordPieceTokenizer({t: i for i, t in enumerate(WordPieceTokenizer.SPECIALS + words)})
+    V = len(wp)
+    specials = PretrainSpecialIds(vocab_size=V, pad_id=0, unk_id=1, cls_id=2, sep_id=3, mask_id=4)
+    cfg = BertConfig(vocab_size=V, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16,
+                     max_position_embeddings=16)
+    model = PretrainBert(cfg).eval()
+    docs = [[[5, 6], [7, 8, 9], [6]], [[9, 5], [7]], [[8, 8, 9]]]
+    pairs = sample_pairs(docs, 4, random.Random(0))
+    apis.append(Api("nsp_logits", nsp_logits, lambda: {"model": model, "pairs": pairs, "specials": specials},
+                    scalars={"max_length": POS_INT + [4, 17], "batch_size": POS_INT},
+                    values={"model": [None, model.bert], "pairs": [[], [1, 2], "ab"],
+                            "specials": [None, PretrainSpecialIds(V + 1, 0, 1, 2, 3, 4)]}))
+    apis.append(Api("nsp_accuracy", nsp_accuracy,
+                    lambda: {"model": model, "documents": docs, "specials": specials, "n": 4},
+                    scalars={"n": POS_INT + [1], "seed": [-1, 0.5, "0"], "max_length": [4, 17, 2.5]},
+                    values={"model": [None, model.bert], "documents": [[], "ab", [[[5]], [[6]]]],
+                            "specials": [None]}))
+    apis.append(Api("pair_features", pair_features,
+                    lambda: {"model": model, "tokenizer": wp, "first": ["a b ."], "second": ["c d"]},
+                    scalars={"batch_size": POS_INT, "max_length": POS_INT + [4, 17]},
+                    values={"model": [None, nn.Linear(8, 8)], "tokenizer": [None, "tok"],
+                            "first": [[], "a b", [1], ["a", "b"]], "second": [[], ["c", "d"], None]}))
+    return apis
+
+
 def _mentions(message: str, names) -> bool:
     return any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", message) for n in names)
 
@@ -1532,7 +1563,7 @@ def _mentions(message: str, names) -> bool:
 def sweep(tmp_root: str):
     apis = (_rnn_apis() + _lm_apis() + _task_apis() + _optim_apis() + _compare_apis() + _word2vec_apis()
             + _transformer_apis() + _transformer_heads_and_sampling_apis() + _seq2seq_experiment_apis()
-            + _transformer_translation_apis() + _bert_apis(tmp_root) + _pretrain_apis(tmp_root)
+            + _transformer_translation_apis() + _bert_apis(tmp_root) + _pretrain_apis(tmp_root) + _pair_eval_apis()
             + _sentiment_apis(tmp_root) + _bert_practice_apis() + _data_apis(tmp_root))
     results = {"clear": [], "obscure": [], "silent": []}
     broken_good = []
