@@ -570,6 +570,7 @@ if run.profile.name != "smoke":
 helped = [k for k in KINDS if paired[k][1] > 0]
 unigram = [k for k in KINDS if infos[k]["history"][-1]["held_out_accuracy"] < 0.12]
 unigram_names = " and ".join(NAMES[k] for k in unigram)
+collapsed = [NAMES[k] for k in ("gpt", "bert") if abs(acc[f"{NAMES[k]}, fine-tuned"] - majority) < 0.005]
 unigram_accs = ", ".join(f"{NAMES[k]} {infos[k]['history'][-1]['held_out_accuracy']:.1%}" for k in unigram)
 seeds_text = f"{len(SEEDS)} downstream seeds" if len(SEEDS) > 1 else "one seed: the smoke profile"
 Markdown(
@@ -593,7 +594,11 @@ Markdown(
     + (f"{unigram_names} had not got past predicting frequent tokens (held-out accuracy {unigram_accs}), the "
        "plateau a masked or LSTM language model sits on early in its training. " if unigram else "")
     + f"Fine-tuned: GPT {acc['GPT, fine-tuned']:.1%}, BERT {acc['BERT, fine-tuned']:.1%} (fine-tuned minus "
-    f"frozen: GPT {100 * ft_gain['gpt']:+.1f}, BERT {100 * ft_gain['bert']:+.1f} points). The best was "
+    f"frozen: GPT {100 * ft_gain['gpt']:+.1f}, BERT {100 * ft_gain['bert']:+.1f} points)"
+    + (f"; {' and '.join(collapsed)} fine-tuned no better than always answering \"fresh\" (within half a point): "
+       f"{EPOCHS} epoch(s) on {len(samples[SEEDS[0]]):,} snippets at a learning rate of {LR:g} moved the whole "
+       "network to the majority class, where the frozen features under a convex probe did not" if collapsed else "")
+    + ". The best was "
     f"**{best}** ({acc[best]:.1%}). These are models of at most {max(i['parameters'] for i in infos.values()):,} "
     f"parameters pretrained for {recipe['steps']} steps ({infos['gpt']['history'][-1]['tokens_seen']:,} tokens seen, "
     f"of a corpus of {counts['train']['tokens']:,}): the ranking of the three at BERT's scale (BERT ahead "
