@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 import sys
 import platform
 import random
@@ -79,6 +80,9 @@ def _quiet_library_progress_bars() -> None:
     if progress_enabled():
         return
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")     # read when transformers is imported
+    # transformers imports tqdm.auto, which in a kernel without ipywidgets warns that it cannot draw
+    # widget bars: there are none to draw here, so the warning would only print onto the page.
+    warnings.filterwarnings("ignore", message="IProgress not found")
     if "transformers" in sys.modules:                              # already imported: tell it directly
         sys.modules["transformers"].utils.logging.disable_progress_bar()
 

@@ -284,7 +284,7 @@ Markdown(f"The corpus: {counts['train']['documents']:,} training documents ({cou
          f"{recipe['steps']} steps of {recipe['batch']} pairs of at most {recipe['max_length']} tokens, AdamW at "
          f"{recipe['lr']:g} with {recipe['warmup']} warm-up steps and linear decay. The training seconds are those "
          f"recorded when each model was trained ({infos['gpt']['threads']} CPU thread(s) or the device "
-         f"{infos['gpt']['device']}, on a machine shared with other jobs: wall-clock, inflated by their load). BERT's loss is over its masked positions only, about 15% of the tokens, and it sees "
+         f"{infos['gpt']['device']}, wall-clock, so other work on the machine at that time inflates them). BERT's loss is over its masked positions only, about 15% of the tokens, and it sees "
          "both sides of each; GPT's over every next token from the left context; ELMo's the mean of its two "
          "directions: the three losses are different tasks, and their levels are not a ranking.")
 

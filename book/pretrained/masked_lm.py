@@ -764,7 +764,7 @@ Markdown(f"Over the run both saw {bert_info['history'][-1]['tokens_seen']:,} tok
             "chosen while the GPT predicts after every real token but the last). " if prediction_ratio > 1 / 0.15 else
             "(the derivation's $1/\\rho \\approx 6.7$). ")
          + f"Training took {bert_info['seconds']:.0f} s for BERT and {gpt_info['seconds']:.0f} s for GPT (recorded when "
-         f"each was trained, on a shared machine). "
+         f"each was trained: wall-clock, which other work on the machine inflates). "
          + "In its own loss, " + crossing_text + " "
          f"At the end the context was worth {context_gain['bert']:.3f} nats per prediction to the BERT and "
          f"{context_gain['gpt']:.3f} to the GPT (unigram loss minus held-out loss). On the probe, BERT's features beat GPT's at {bert_ahead} of "
@@ -900,7 +900,7 @@ Markdown(
     f"**\"Only 15% predicted, so it converges more slowly\" — per what?** On the same tokens BERT made "
     f"{prediction_ratio:.1f}× fewer predictions than the causal LM, for {bert_info['seconds'] / gpt_info['seconds']:.2f}× "
     f"its training time ({bert_info['seconds']:.0f} s against {gpt_info['seconds']:.0f} s, NSP included, recorded when "
-    "trained on a shared machine). The two losses are different tasks, but they share a floor: a model that ignores "
+    "trained, wall-clock). The two losses are different tasks, but they share a floor: a model that ignores "
     f"the context pays the unigram loss, {unigram_loss:.3f} nats. {crossing_text[0].upper() + crossing_text[1:]} At the "
     f"end the context was worth {context_gain['bert']:.3f} nats per prediction to the BERT and "
     f"{context_gain['gpt']:.3f} to the GPT. On the probe, {probe_verdict} ({p_bert:.1%} against {p_gpt:.1%}, "
