@@ -220,8 +220,8 @@ nlpbook.show_source(accuracy_by_action)
 # ## The corpus and the models
 #
 # The models of this Part come from one zoo (`nlpbook.pretrain.zoo`): the same tokenizer (a small
-# WordPiece vocabulary trained on the training documents: Bible chapters in two translations and
-# news articles), the same stream of batches, the same sizes. The chapter {doc}`elmo_gpt_bert` trains
+# WordPiece vocabulary trained on the training documents: chapters of the King James Bible and news
+# articles; the `full` profile adds the World English Bible), the same stream of batches, the same sizes. The chapter {doc}`elmo_gpt_bert` trains
 # the BERT (MLM + NSP, 80/10/10) and the GPT-style causal LM; here they are loaded from the checkpoint
 # cache (trained now if the cache is cold), with the snapshots taken during training.
 
