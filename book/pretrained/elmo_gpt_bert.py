@@ -106,8 +106,10 @@ PROBE_WINDOWS, PROBE_T = run.profile.pick(smoke=(4, 12), book=(8, 20))   # pertu
 # left to right and is trained by maximum likelihood,
 #
 # $$
-# \log p(x) = \sum_{t=1}^{T} \log p(x_t \mid x_1, \dots, x_{t-1}), \qquad
-# \mathcal L_{\rightarrow}(\theta) = -\frac{1}{N} \sum_{t} \log \mathrm{softmax}\big(E\,\overrightarrow h_{t-1}\big)_{x_t},
+# \begin{aligned}
+# \log p(x) &= \sum_{t=1}^{T} \log p(x_t \mid x_1, \dots, x_{t-1}), \\
+# \mathcal L_{\rightarrow}(\theta) &= -\frac{1}{N} \sum_{t} \log \mathrm{softmax}\big(E\,\overrightarrow h_{t-1}\big)_{x_t},
+# \end{aligned}
 # $$
 #
 # where $\overrightarrow h_{t-1}$ may depend on $x_{\le t-1}$ only: if it could see $x_t$, predicting
@@ -130,8 +132,10 @@ PROBE_WINDOWS, PROBE_T = run.profile.pick(smoke=(4, 12), book=(8, 20))   # pertu
 # blocks whose self-attention is masked so that position $t$ attends to $s \le t$:
 #
 # $$
-# \mathcal L_{\mathrm{GPT}} = -\frac1N \sum_t \log p\big(x_{t+1} \mid x_{\le t}\big), \qquad
-# \mathrm{Attn}(Q, K, V)_t = \sum_{s \le t} \frac{\exp(q_t \cdot k_s / \sqrt{d})}{\sum_{s' \le t}\exp(q_t \cdot k_{s'}/\sqrt d)}\, v_s .
+# \begin{aligned}
+# \mathcal L_{\mathrm{GPT}} &= -\frac1N \sum_t \log p\big(x_{t+1} \mid x_{\le t}\big), \\
+# \mathrm{Attn}(Q, K, V)_t &= \sum_{s \le t} \frac{\exp(q_t \cdot k_s / \sqrt{d})}{\sum_{s' \le t}\exp(q_t \cdot k_{s'}/\sqrt d)}\, v_s .
+# \end{aligned}
 # $$
 #
 # **BERT** (Devlin et al. 2019) drops the factorisation. Its self-attention is unmasked, so every
@@ -291,7 +295,7 @@ Markdown(f"The corpus: {counts['train']['documents']:,} training documents ({cou
 # %%
 import matplotlib.pyplot as plt
 
-fig, axes = plt.subplots(1, 2, figsize=(8, 3.3))
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.2))
 colours = {"elmo": "tab:green", "gpt": "tab:orange", "bert": "tab:blue"}
 for kind in KINDS:
     h = infos[kind]["history"]
@@ -375,7 +379,7 @@ theory = {("elmo", "forward"): ~future, ("elmo", "backward"): ~past, ("elmo", "m
           ("gpt", "last"): ~future, ("bert", "last"): torch.ones(T, T, dtype=torch.bool)}
 titles = {("elmo", "forward"): "ELMo →", ("elmo", "backward"): "ELMo ←", ("elmo", "mix"): "ELMo [→; ←] mix",
           ("gpt", "last"): "GPT", ("bert", "last"): "BERT"}
-fig, axes = plt.subplots(2, len(VIEWS), figsize=(11, 4.8))
+fig, axes = plt.subplots(2, len(VIEWS), figsize=(7, 3.8))
 floor = min(v[v > 0].min().item() for v in dependence.values())
 cmap = plt.get_cmap("viridis").copy()
 cmap.set_bad("white")                                                        # exactly zero: white

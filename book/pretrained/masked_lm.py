@@ -118,9 +118,11 @@ ALPHA = 1e-3                                                       # the level o
 # $\rho = 0.15$, and then for each $i \in M$, independently, the corrupted token
 #
 # $$
-# \tilde x_i \sim q(\,\cdot \mid x_i) = \pi_{\mathrm M}\, \delta_{[\mathrm{MASK}]}
-#   + \pi_{\mathrm R}\, \mathrm{Uniform}(V') + \pi_{\mathrm K}\, \delta_{x_i},
-# \qquad (\pi_{\mathrm M}, \pi_{\mathrm R}, \pi_{\mathrm K}) = (0.8,\ 0.1,\ 0.1),
+# \begin{aligned}
+# \tilde x_i \sim q(\,\cdot \mid x_i) &= \pi_{\mathrm M}\, \delta_{[\mathrm{MASK}]}
+#   + \pi_{\mathrm R}\, \mathrm{Uniform}(V') + \pi_{\mathrm K}\, \delta_{x_i},\\
+# (\pi_{\mathrm M}, \pi_{\mathrm R}, \pi_{\mathrm K}) &= (0.8,\ 0.1,\ 0.1),
+# \end{aligned}
 # $$
 #
 # with $V'$ the vocabulary without its special tokens; $\tilde x_i = x_i$ for $i \notin M$. The
@@ -145,10 +147,11 @@ ALPHA = 1e-3                                                       # the level o
 # with $\rho = 0.15$ and ignoring the chance $1/|V'|$ that a random draw returns $x_i$,
 #
 # $$
-# P(i \in M \mid \tilde x_i \text{ real}) = \frac{\rho(\pi_{\mathrm R} + \pi_{\mathrm K})}{1 - \rho\,\pi_{\mathrm M}}
-#   = \frac{0.03}{0.88} \approx 3.4\%,
-# \qquad
-# P(\tilde x_i \neq x_i \mid \tilde x_i \text{ real}) = \frac{\rho\,\pi_{\mathrm R}}{1 - \rho\,\pi_{\mathrm M}} \approx 1.7\% .
+# \begin{aligned}
+# P(i \in M \mid \tilde x_i \text{ real}) &= \frac{\rho(\pi_{\mathrm R} + \pi_{\mathrm K})}{1 - \rho\,\pi_{\mathrm M}}
+#   = \frac{0.03}{0.88} \approx 3.4\%,\\
+# P(\tilde x_i \neq x_i \mid \tilde x_i \text{ real}) &= \frac{\rho\,\pi_{\mathrm R}}{1 - \rho\,\pi_{\mathrm M}} \approx 1.7\% .
+# \end{aligned}
 # $$
 #
 # * **With $\pi_{\mathrm M} = 1$ (always `[MASK]`)** both numbers are 0: a position that shows a real
@@ -522,7 +525,7 @@ top_piece, top_count = counts_train.most_common(1)[0]
 unigram_accuracy = sum(t == top_piece for t in held_targets) / len(held_targets)
 
 hist = bert_info["history"]
-fig, axes = plt.subplots(1, 2, figsize=(8, 3.3))
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.2))
 tokens_m = [h["tokens_seen"] / 1e6 for h in hist]
 axes[0].plot(tokens_m, [h["train_loss"] for h in hist], "o-", ms=3, label="training (mean since last point)")
 axes[0].plot(tokens_m, [h["held_out_loss"] for h in hist], "s-", ms=3, label="held out")
@@ -675,7 +678,7 @@ for kind, info in (("bert", bert_info), ("gpt", gpt_info)):
         del model
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.3))
+fig, axes = plt.subplots(1, 3, figsize=(7, 2.9))
 colours = {"bert": "tab:blue", "gpt": "tab:red"}
 for kind, info in (("bert", bert_info), ("gpt", gpt_info)):
     h = info["history"]
@@ -824,7 +827,7 @@ for (name, scheme), r in by_action.items():
                    "not chosen positions": r["not chosen"]["positions"]})
 display(nlpbook.table(rows_a, percent=[k for k in rows_a[0] if ":" in k]))
 
-fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.3))
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.1))
 for name, colour in (("80/10/10", "tab:blue"), ("100% [MASK]", "tab:green")):
     info_ = bert_info if name == "80/10/10" else bert100_info
     h = info_["history"]

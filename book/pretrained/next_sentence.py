@@ -475,7 +475,7 @@ ratio_mean = np.array([r["NSP/MLM (mean)"] for r in grad_rows])
 assert slope_sum > 0.3 and slope_mean < 0.2 and 0.8 < slope_sum - slope_mean < 1.2, (slope_sum, slope_mean)
 assert np.allclose(ratio_mean / ratio_sum, [r["|M|"] / r["N"] for r in grad_rows])
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.2))
 for T, marker in zip(GRAD_LENGTHS, "os^"):
     rows_T = [r for r in grad_rows if r["T"] == T]
     axes[0].scatter([r["|M|"] for r in rows_T], [r["sum"] for r in rows_T], marker=marker, color="C3",
@@ -524,7 +524,7 @@ bert = {(name, s): pretrained_lm("bert", run.profile, seed=s, device=run.device,
 for (name, s), (model, info) in bert.items():
     assert isinstance(model, BertForPreTraining) and not model.training
 
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+fig, axes = plt.subplots(1, 3, figsize=(7, 2.8))
 for (name, s), (model, info) in bert.items():
     h = info["history"]
     style = "-" if VARIANTS[name] else "--"
