@@ -558,7 +558,7 @@ Markdown(
 # Pairs drawn from the held-out documents (never seen in pretraining), unmasked, half NotNext.
 
 # %%
-from nlpbook.pretrain.pair_eval import nsp_accuracy, pair_features
+from nlpbook.pretrain.pair_eval import FEATURES, nsp_accuracy
 
 held = corpus.held_out
 nsp_rows, nsp_result = [], {}
@@ -689,11 +689,11 @@ def test_correct(scores, threshold, kind):
 
 results = {}     # (encoder, pretraining seed, method, task seed) -> {kind: correct-array}
 for (name, s), model in encoders.items():
-    feats = {split: pair_features(model, tokenizer, *texts(ps), max_length=length) for split, ps in fixed.items()}
+    # One pass of the frozen encoder per pair: the [CLS] state, the pooler, the mean and the top layer's inputs.
     enc = {split: cross_encode(model.bert, tokenizer, *texts(ps), max_length=length) for split, ps in fixed.items()}
     if name == "MLM + NSP":     # the NSP head itself, zero-shot: score = logit(IsNext) - logit(NotNext)
         with torch.no_grad():
-            zs = {split: model.nsp(f["pooled"]) for split, f in feats.items()}
+            zs = {split: model.nsp(e.pooled) for split, e in enc.items()}
         score = {split: z[:, IS_NEXT] - z[:, NOT_NEXT] for split, z in zs.items()}
         th = best_threshold(score["valid"], lab(fixed["valid"]))
         for t in TASK_SEEDS:
@@ -701,15 +701,14 @@ for (name, s), model in encoders.items():
                                                          for k in ("random", "neighbour", "all")}
     for t in TASK_SEEDS:
         train_ps = train_of[t]
-        train_feats = pair_features(model, tokenizer, *texts(train_ps), max_length=length)
-        for feature in ("cls", "pooled", "mean"):
-            probe = fit_linear_probe(train_feats[feature], lab(train_ps))
+        train_enc = cross_encode(model.bert, tokenizer, *texts(train_ps), max_length=length)
+        for feature in FEATURES:
+            probe = fit_linear_probe(getattr(train_enc, feature), lab(train_ps))
             with torch.no_grad():
-                sc = {split: probe(feats[split][feature])[:, 0] for split in fixed}
+                sc = {split: probe(getattr(enc[split], feature))[:, 0] for split in fixed}
             th = best_threshold(sc["valid"], lab(fixed["valid"]))
             results[name, s, f"probe on {feature}", t] = {k: test_correct(sc["test"], th, k)
                                                           for k in ("random", "neighbour", "all")}
-        train_enc = cross_encode(model.bert, tokenizer, *texts(train_ps), max_length=length)
         top = fine_tune_top_layer(model.bert, train_enc, lab(train_ps), epochs=EPOCHS, lr=LR, seed=t)
         sc = {split: top.logits(e) for split, e in enc.items()}
         th = best_threshold(sc["valid"], lab(fixed["valid"]))

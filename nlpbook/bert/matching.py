@@ -70,10 +70,13 @@ def sentence_embeddings(model, tokenizer, texts: list[str], *, batch_size: int =
 
 @dataclass
 class CrossEncoded:
-    """Pairs read by the frozen encoder: the final ``[CLS]`` states and, per batch, layer ``L-1``'s output."""
+    """Pairs read by the frozen encoder: the final ``[CLS]`` states, the pooler's output, the mean of the
+    final states over real tokens, and, per batch, layer ``L-1``'s output."""
 
     cls: torch.Tensor                                         # (N, H): final [CLS] states
     penultimate: list[tuple[torch.Tensor, torch.Tensor]]      # per batch: (states (b, T, H), mask (b, T) bool)
+    pooled: torch.Tensor                                      # (N, H): tanh(W_p h_[CLS] + b_p)
+    mean: torch.Tensor                                        # (N, H): sum_t m_t h_t / sum_t m_t
 
     def __len__(self) -> int:
         return self.cls.shape[0]
@@ -89,13 +92,15 @@ def cross_encode(model, tokenizer, first: list[str], second: list[str], *, batch
     if len(first) != len(second):
         raise InputError(f"first has {len(first)} texts but second has {len(second)}")
     device = model.embeddings.word_embeddings.weight.device
-    cls, penultimate = [], []
+    cls, penultimate, pooled, mean = [], [], [], []
     for s in _batches(len(first), batch_size):
         b = tokenizer.batch(list(first[s]), list(second[s]), max_length=max_length, device=device)
         out = model(**b, output_hidden_states=True, check=False)
         cls.append(out.last_hidden_state[:, 0])
         penultimate.append((out.hidden_states[-2], b["attention_mask"]))
-    return CrossEncoded(torch.cat(cls), penultimate)
+        pooled.append(out.pooler_output)
+        mean.append(mean_pool(out.last_hidden_state, b["attention_mask"], check=False))
+    return CrossEncoded(torch.cat(cls), penultimate, torch.cat(pooled), torch.cat(mean))
 
 
 def cross_features(model, tokenizer, first: list[str], second: list[str], *, batch_size: int = 64,

@@ -28,7 +28,7 @@ from typing import Sequence
 
 import torch
 
-from ..bert.classify import mean_pool
+from ..bert.matching import cross_encode
 from ..bert.model import BertModel
 from ..validate import InputError, check_number, check_type
 from .batching import SpecialIds, collate_pairs
@@ -110,7 +110,8 @@ def nsp_accuracy(model: BertForPreTraining, documents: Sequence, specials: Speci
 @torch.no_grad()
 def pair_features(model, tokenizer, first: list[str], second: list[str], *, batch_size: int = 64,
                   max_length: int | None = None) -> dict[str, torch.Tensor]:
-    """``{"cls", "pooled", "mean"}`` -> ``(N, H)`` features of ``[CLS] first_i [SEP] second_i [SEP]``.
+    """``{"cls", "pooled", "mean"}`` -> ``(N, H)`` features of ``[CLS] first_i [SEP] second_i [SEP]``,
+    in eval mode (:func:`nlpbook.bert.matching.cross_encode`, which keeps them all, with the inputs of the top layer).
 
     ``model``: a :class:`~nlpbook.bert.model.BertModel` or a :class:`BertForPreTraining` (its encoder is used).
     ``max_length``: tokens per pair (the tokenizer truncates), default the model's positions.
@@ -131,18 +132,10 @@ def pair_features(model, tokenizer, first: list[str], second: list[str], *, batc
                  what=f"an int in 5..{bert.config.max_position_embeddings} (the model's positions)")
     if len(tokenizer) > bert.config.vocab_size:
         raise InputError(f"tokenizer has {len(tokenizer)} pieces but the model's vocabulary {bert.config.vocab_size}")
-    device, was_training = _device_of(bert), bert.training
+    was_training = bert.training
     bert.eval()
-    out: dict[str, list] = {k: [] for k in FEATURES}
     try:
-        for start in range(0, len(first), batch_size):
-            b = tokenizer.batch(list(first[start:start + batch_size]), list(second[start:start + batch_size]),
-                                max_length=max_length, device=device)
-            o = bert(**b, check=False)
-            h = o.last_hidden_state                                                  # (b, T, H)
-            out["cls"].append(h[:, 0])
-            out["pooled"].append(o.pooler_output)
-            out["mean"].append(mean_pool(h, b["attention_mask"], check=False))
+        enc = cross_encode(bert, tokenizer, list(first), list(second), batch_size=batch_size, max_length=max_length)
     finally:
         bert.train(was_training)
-    return {k: torch.cat(v) for k, v in out.items()}
+    return {k: getattr(enc, k) for k in FEATURES}
